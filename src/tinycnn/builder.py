@@ -1,0 +1,67 @@
+"""One builder: spec → `nn.Module`. It knows nothing of training (as nanoGPT's model.py).
+
+Every module of the built network is one row of the layer table, with the same name, so the table
+can be checked against the module and the module can always describe itself.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+from torch import nn
+
+from .spec import Prim, Spec
+from .table import Table, layer_table
+
+
+class TinyNet(nn.Sequential):
+    """A spec built into modules. Output: logits of shape (N, classes)."""
+
+    def __init__(self, spec: Spec, table: Table, modules: OrderedDict[str, nn.Module]):
+        super().__init__(modules)
+        self.spec = spec
+        self.table = table
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x).flatten(1)  # (N, classes, 1, 1) → (N, classes)
+
+
+class FlatLinear(nn.Linear):
+    """Linear that accepts a 1×1 map (after gap) as well as flat features."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.flatten(1))
+
+
+def build(
+    spec: Spec, input_shape: tuple[int, int, int] = (1, 28, 28), classes: int = 10
+) -> TinyNet:
+    """Validate `spec` against the input (raises SpecError naming the layer) and build it."""
+    table = layer_table(spec, input_shape, classes)
+    modules: OrderedDict[str, nn.Module] = OrderedDict()
+    for prim, row in zip(spec.expand(classes), table.rows, strict=True):
+        modules[prim.name] = _module(prim, row.ch_in, flat=len(row.shape) == 1)
+    return TinyNet(spec, table, modules)
+
+
+def _module(p: Prim, ch_in: int, flat: bool) -> nn.Module:
+    if p.kind == "conv":
+        return nn.Conv2d(ch_in, p.out, p.k, stride=p.stride, padding=p.pad, bias=p.bias)
+    if p.kind == "linear":
+        return FlatLinear(ch_in, p.out, bias=p.bias)
+    if p.kind == "bn":
+        return nn.BatchNorm1d(ch_in) if flat else nn.BatchNorm2d(ch_in)
+    if p.kind == "relu":
+        return nn.ReLU()
+    if p.kind == "dropout":
+        return nn.Dropout2d(p.p) if p.channel else nn.Dropout(p.p)
+    if p.kind == "maxpool":
+        return nn.MaxPool2d(p.k, stride=p.stride, padding=p.pad)
+    if p.kind == "avgpool":
+        return nn.AvgPool2d(p.k, stride=p.stride, padding=p.pad)
+    if p.kind == "gap":
+        return nn.AdaptiveAvgPool2d(1)  # any map size → 1×1 (course style: AvgPool2d(n_in))
+    if p.kind == "flatten":
+        return nn.Flatten()
+    raise AssertionError(f"unhandled kind {p.kind}")  # spec validation makes this unreachable

@@ -1,0 +1,174 @@
+"""Datasets from IDX files: bundled MNIST (offline, checksummed) or any directory of IDX files.
+
+The four standard files (`train-images-idx3-ubyte`, `train-labels-idx1-ubyte`,
+`t10k-images-idx3-ubyte`, `t10k-labels-idx1-ubyte`, each optionally `.gz`) are read whole into
+uint8 tensors. Image size and class count come from the files; normalisation statistics come from
+the training images. Every problem is a one-line `DataError` naming the file and the fix.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import zlib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import torch
+
+from .errors import DataError
+
+FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+UBYTE = 0x08  # IDX type code for unsigned bytes: the only one image datasets use
+IMAGES_NDIM, LABELS_NDIM = 3, 1
+CHECKSUMS = "SHA256SUMS"
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    train_x: torch.Tensor  # uint8 (N, 1, H, W)
+    train_y: torch.Tensor  # int64 (N,)
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    classes: int
+    mean: float  # of the training pixels, scaled to [0, 1]
+    std: float
+    source: str
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return tuple(self.train_x.shape[1:])  # type: ignore[return-value]
+
+
+def bundled_dir() -> Path:
+    return Path(str(resources.files("tinycnn") / "data" / "mnist"))
+
+
+def load(data_dir: str | Path | None = None) -> Dataset:
+    """Bundled MNIST when `data_dir` is None, else the IDX files in `data_dir`."""
+    d = (bundled_dir() if data_dir is None else Path(data_dir)).resolve()
+    # cache per process, keyed on the files' sizes and times so an edited file is read again
+    stamp = (
+        tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(d.iterdir()))
+        if d.is_dir()
+        else ()
+    )
+    return _load_cached(str(d), stamp)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(directory: str, stamp: tuple) -> Dataset:
+    d = Path(directory)
+    if not d.is_dir():
+        raise DataError(
+            f"{d}: no such directory; pass --data-dir a folder holding the four IDX "
+            f"files, or leave it out to use the bundled MNIST"
+        )
+    sums = _read_checksums(d)
+    arrays = {key: read_idx(_find(d, stem), sums) for key, stem in FILES.items()}
+    for split in ("train", "test"):
+        x, y = arrays[f"{split}_images"], arrays[f"{split}_labels"]
+        if x.ndim != IMAGES_NDIM:
+            raise DataError(
+                f"{_find(d, FILES[split + '_images'])}: expected images (3 dims), got "
+                f"{x.ndim} dims; check the file is an idx3 image file"
+            )
+        if y.ndim != LABELS_NDIM:
+            raise DataError(
+                f"{_find(d, FILES[split + '_labels'])}: expected labels (1 dim), got "
+                f"{y.ndim} dims; check the file is an idx1 label file"
+            )
+        if len(x) != len(y):
+            raise DataError(
+                f"{d}: {split} has {len(x)} images but {len(y)} labels; the two "
+                f"files must come from the same dataset"
+            )
+    if arrays["train_images"].shape[1:] != arrays["test_images"].shape[1:]:
+        raise DataError(
+            f"{d}: train images are {tuple(arrays['train_images'].shape[1:])} but "
+            f"test images are {tuple(arrays['test_images'].shape[1:])}; use one size"
+        )
+    train_x = arrays["train_images"].unsqueeze(1)
+    pixels = train_x.float().div_(255)
+    classes = int(max(arrays["train_labels"].max(), arrays["test_labels"].max())) + 1
+    return Dataset(
+        train_x,
+        arrays["train_labels"].long(),
+        arrays["test_images"].unsqueeze(1),
+        arrays["test_labels"].long(),
+        classes,
+        pixels.mean().item(),
+        pixels.std().item(),
+        str(d),
+    )
+
+
+def _find(d: Path, stem: str) -> Path:
+    for name in (stem, stem + ".gz"):
+        if (d / name).is_file():
+            return d / name
+    raise DataError(
+        f"{d / stem}: missing (looked for {stem} and {stem}.gz); put the four IDX "
+        f"files in {d} or pass --data-dir another folder"
+    )
+
+
+def _read_checksums(d: Path) -> dict[str, str]:
+    p = d / CHECKSUMS
+    if not p.is_file():
+        return {}
+    sums = {}
+    for line in p.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            sums[parts[1].lstrip("*")] = parts[0].lower()
+    return sums
+
+
+def read_idx(path: Path, sums: dict[str, str] | None = None) -> torch.Tensor:
+    """Read one IDX file (raw or gzipped) into a uint8 tensor, verifying its checksum if listed."""
+    raw = path.read_bytes()
+    expected = (sums or {}).get(path.name)
+    if expected is not None:
+        got = hashlib.sha256(raw).hexdigest()
+        if got != expected:
+            raise DataError(
+                f"{path}: checksum mismatch (SHA256 {got[:12]}…, expected "
+                f"{expected[:12]}…); the file is corrupt or changed: restore it"
+            )
+    if path.suffix == ".gz":
+        try:
+            raw = gzip.decompress(raw)
+        except (EOFError, OSError, zlib.error) as e:
+            raise DataError(
+                f"{path}: not a readable gzip file ({e}); the file is truncated or "
+                f"corrupt: download or copy it again"
+            ) from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != UBYTE:
+        magic = raw[:4].hex() or "empty"
+        raise DataError(
+            f"{path}: wrong magic number 0x{magic} (expected 0x000008NN for unsigned "
+            f"byte IDX); this is not an IDX file of bytes"
+        )
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DataError(f"{path}: truncated header ({len(raw)} bytes); copy the file again")
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    size = 1
+    for n in dims:
+        size *= n
+    if len(raw) - header < size:
+        raise DataError(
+            f"{path}: truncated: header promises {size:,} bytes of data for shape "
+            f"{tuple(dims)} but only {len(raw) - header:,} follow; copy the file again"
+        )
+    data = torch.frombuffer(bytearray(raw[header : header + size]), dtype=torch.uint8)
+    return data.reshape(dims)

@@ -1,0 +1,312 @@
+"""Architecture as data: one `Spec` type describes every network tinycnn builds.
+
+A spec is an ordered tuple of `Layer`s plus spec-wide switches. A `conv` or `linear` layer is
+followed by its *post group* (`then`, by default BN → ReLU → dropout), so one switch changes one
+concept across the whole network, which is what an experiment step needs:
+
+- `norm`: batch norm on/off everywhere;
+- `dropout`: the dropout probability everywhere (0 removes dropout layers);
+- `order`: "bn-relu" (conv → BN → ReLU) or "relu-bn" (conv → ReLU → BN);
+- `dropout_kind`: "element" (`nn.Dropout`) or "channel" (`nn.Dropout2d`).
+
+`Spec.expand()` lowers a spec to `Prim`s, the resolved primitive layers that the builder and the
+layer table both walk, so the two can never disagree about what the network is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+import tomllib
+
+from .errors import SpecError
+
+CLASSES = "classes"  # `out = "classes"`: as many outputs as the data has classes
+POST_PARTS = ("bn", "relu", "dropout")
+ORDERS = ("bn-relu", "relu-bn")
+DROPOUT_KINDS = ("element", "channel")
+
+# Which optional fields each layer kind accepts; anything else is a typo we refuse.
+FIELDS_BY_KIND: dict[str, frozenset[str]] = {
+    "conv": frozenset({"out", "k", "pad", "stride", "bias", "then"}),
+    "linear": frozenset({"out", "bias", "then"}),
+    "bn": frozenset(),
+    "relu": frozenset(),
+    "dropout": frozenset({"p", "channel"}),
+    "maxpool": frozenset({"k", "stride", "pad"}),
+    "avgpool": frozenset({"k", "stride", "pad"}),
+    "gap": frozenset(),  # global average pool: a window covering the whole remaining map
+    "flatten": frozenset(),
+}
+KINDS = tuple(FIELDS_BY_KIND)
+SHORT = {
+    "conv": "conv",
+    "linear": "fc",
+    "bn": "bn",
+    "relu": "relu",
+    "dropout": "drop",
+    "maxpool": "pool",
+    "avgpool": "avgpool",
+    "gap": "gap",
+    "flatten": "flatten",
+}
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One entry of a spec. Fields left as None take the spec-wide default."""
+
+    kind: str
+    out: int | str | None = None  # conv/linear: channels or features, or "classes"
+    k: int | None = None  # kernel: conv default 3, pools default 2
+    pad: int = 0
+    stride: int | None = None  # conv default 1, pools default k
+    bias: bool | None = None  # None: spec.bias
+    p: float | None = None  # dropout probability; None: spec.dropout
+    channel: bool | None = None  # channel (2d) dropout; None: spec.dropout_kind
+    then: tuple[str, ...] | None = None  # conv/linear post group; None: spec.then
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"kind": self.kind}
+        for f in dataclasses.fields(self)[1:]:
+            v = getattr(self, f.name)
+            if v != f.default:
+                d[f.name] = list(v) if isinstance(v, tuple) else v
+        return d
+
+
+@dataclass(frozen=True)
+class Prim:
+    """A resolved primitive layer: what one `nn.Module` of the built network does."""
+
+    name: str  # conv1, bn1, relu1, drop1, pool1, gap1, fc1, …
+    kind: str
+    source: int  # 1-based index of the spec layer it came from, for error messages
+    out: int = 0
+    k: int = 1
+    pad: int = 0
+    stride: int = 1
+    bias: bool = False
+    p: float = 0.0
+    channel: bool = False
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    layers: tuple[Layer, ...]
+    description: str = ""
+    source: str = ""  # provenance: where the architecture comes from
+    norm: bool = True
+    dropout: float = 0.0
+    dropout_kind: str = "element"
+    order: str = "bn-relu"
+    bias: bool = False
+    then: tuple[str, ...] = POST_PARTS
+
+    def __post_init__(self) -> None:
+        _validate_switches(self)
+        for i, layer in enumerate(self.layers, 1):
+            _validate_layer(i, layer)
+
+    def with_(self, **changes: Any) -> Spec:
+        """A copy with some switches or fields changed (one experiment step = one change)."""
+        return dataclasses.replace(self, **changes)
+
+    def expand(self, classes: int) -> list[Prim]:
+        """Lower to resolved primitives; `classes` resolves `out = "classes"`."""
+        prims: list[Prim] = []
+        counts: dict[str, int] = {}
+
+        def emit(kind: str, src: int, **kw: Any) -> None:
+            short = SHORT[kind]
+            counts[short] = counts.get(short, 0) + 1
+            prims.append(Prim(name=f"{short}{counts[short]}", kind=kind, source=src, **kw))
+
+        for i, layer in enumerate(self.layers, 1):
+            if layer.kind in ("conv", "linear"):
+                out = classes if layer.out == CLASSES else int(layer.out)  # type: ignore[arg-type]
+                bias = self.bias if layer.bias is None else layer.bias
+                if layer.kind == "conv":
+                    k = 3 if layer.k is None else layer.k
+                    stride = 1 if layer.stride is None else layer.stride
+                    emit("conv", i, out=out, k=k, pad=layer.pad, stride=stride, bias=bias)
+                else:
+                    emit("linear", i, out=out, bias=bias)
+                for part in self._ordered(self.then if layer.then is None else layer.then):
+                    self._emit_part(emit, part, i, None, None)
+            elif layer.kind in ("maxpool", "avgpool"):
+                k = 2 if layer.k is None else layer.k
+                stride = k if layer.stride is None else layer.stride
+                emit(layer.kind, i, k=k, pad=layer.pad, stride=stride)
+            elif layer.kind in ("bn", "relu", "dropout"):
+                self._emit_part(emit, layer.kind, i, layer.p, layer.channel)
+            else:  # gap, flatten
+                emit(layer.kind, i)
+        return prims
+
+    def _ordered(self, parts: tuple[str, ...]) -> list[str]:
+        parts = list(parts)
+        if "bn" in parts and "relu" in parts:
+            b, r = parts.index("bn"), parts.index("relu")
+            if (self.order == "relu-bn") == (b < r):
+                parts[b], parts[r] = parts[r], parts[b]
+        return parts
+
+    def _emit_part(self, emit: Any, part: str, i: int, p: float | None, ch: bool | None) -> None:
+        if part == "bn":
+            if self.norm:
+                emit("bn", i)
+        elif part == "relu":
+            emit("relu", i)
+        else:
+            p = self.dropout if p is None else p
+            channel = (self.dropout_kind == "channel") if ch is None else ch
+            if p > 0:
+                emit("dropout", i, p=p, channel=channel)
+
+    # ----- text form ---------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"name": self.name}
+        for f in dataclasses.fields(self):
+            if f.name in ("name", "layers"):
+                continue
+            v = getattr(self, f.name)
+            if v != f.default:
+                d[f.name] = list(v) if isinstance(v, tuple) else v
+        d["layers"] = [layer.to_dict() for layer in self.layers]
+        return d
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], where: str = "spec") -> Spec:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise SpecError(
+                f"{where}: unknown field {unknown[0]!r}; known fields: {', '.join(sorted(known))}"
+            )
+        if "name" not in d or "layers" not in d:
+            raise SpecError(f"{where}: a spec needs 'name' and 'layers'")
+        if not isinstance(d["layers"], list) or not d["layers"]:
+            raise SpecError(f"{where}: 'layers' must be a non-empty list of tables")
+        layers = tuple(_layer_from_dict(i, x, where) for i, x in enumerate(d["layers"], 1))
+        kw = {k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k != "layers"}
+        try:
+            return cls(layers=layers, **kw)
+        except TypeError as e:
+            raise SpecError(f"{where}: {e}") from None
+
+    @classmethod
+    def from_toml(cls, text: str, where: str = "spec") -> Spec:
+        try:
+            return cls.from_dict(tomllib.loads(text), where)
+        except tomllib.TOMLDecodeError as e:
+            raise SpecError(
+                f"{where}: not valid TOML ({e}); check the quoting and brackets"
+            ) from None
+
+
+def load_spec_file(path: str | Path) -> Spec:
+    p = Path(path)
+    if not p.is_file():
+        raise SpecError(f"{p}: no such spec file; give a zoo name (tinycnn zoo) or a .toml path")
+    return Spec.from_toml(p.read_text(), where=str(p))
+
+
+def _layer_from_dict(i: int, d: Any, where: str) -> Layer:
+    if not isinstance(d, dict) or "kind" not in d:
+        raise SpecError(f"{where}: layer {i}: each layer needs a 'kind' ({', '.join(KINDS)})")
+    kind = d["kind"]
+    if kind not in FIELDS_BY_KIND:
+        raise SpecError(f"{where}: layer {i}: unknown kind {kind!r}; use one of {', '.join(KINDS)}")
+    extra = sorted(set(d) - {"kind"} - FIELDS_BY_KIND[kind])
+    if extra:
+        allowed = ", ".join(sorted(FIELDS_BY_KIND[kind])) or "none"
+        raise SpecError(
+            f"{where}: layer {i} ({kind}): unknown field {extra[0]!r}; allowed: {allowed}"
+        )
+    kw = {k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()}
+    return Layer(**kw)
+
+
+def _validate_switches(s: Spec) -> None:
+    if s.order not in ORDERS:
+        raise SpecError(f"spec {s.name}: order {s.order!r} must be one of {', '.join(ORDERS)}")
+    if s.dropout_kind not in DROPOUT_KINDS:
+        raise SpecError(
+            f"spec {s.name}: dropout_kind {s.dropout_kind!r} must be one of "
+            f"{', '.join(DROPOUT_KINDS)}"
+        )
+    if not 0 <= s.dropout < 1:
+        raise SpecError(f"spec {s.name}: dropout {s.dropout} must be in [0, 1)")
+    bad = [p for p in s.then if p not in POST_PARTS]
+    if bad:
+        raise SpecError(f"spec {s.name}: then has {bad[0]!r}; use parts of {', '.join(POST_PARTS)}")
+
+
+def _validate_layer(i: int, L: Layer) -> None:
+    if L.kind not in FIELDS_BY_KIND:
+        raise SpecError(f"layer {i}: unknown kind {L.kind!r}; use one of {', '.join(KINDS)}")
+    if L.kind in ("conv", "linear"):
+        if L.out != CLASSES and (not isinstance(L.out, int) or L.out < 1):
+            raise SpecError(
+                f'layer {i} ({L.kind}): out must be a positive integer or "classes", got {L.out!r}'
+            )
+        bad = [p for p in (L.then or ()) if p not in POST_PARTS]
+        if bad:
+            raise SpecError(
+                f"layer {i} ({L.kind}): then has {bad[0]!r}; use {', '.join(POST_PARTS)}"
+            )
+    for name in ("k", "stride"):
+        v = getattr(L, name)
+        if v is not None and (not isinstance(v, int) or v < 1):
+            raise SpecError(f"layer {i} ({L.kind}): {name} must be a positive integer, got {v!r}")
+    if not isinstance(L.pad, int) or L.pad < 0:
+        raise SpecError(f"layer {i} ({L.kind}): pad must be an integer ≥ 0, got {L.pad!r}")
+    if L.p is not None and not 0 <= L.p < 1:
+        raise SpecError(f"layer {i} (dropout): p must be in [0, 1), got {L.p!r}")
+
+
+# ----- Python shorthand: the zoo and notebooks write specs with these ---------------------------
+def conv(
+    out: int | str,
+    k: int = 3,
+    pad: int = 0,
+    stride: int = 1,
+    bias: bool | None = None,
+    then: tuple[str, ...] | None = None,
+) -> Layer:
+    return Layer(
+        "conv", out=out, k=k, pad=pad, stride=None if stride == 1 else stride, bias=bias, then=then
+    )
+
+
+def linear(out: int | str, bias: bool | None = None, then: tuple[str, ...] | None = None) -> Layer:
+    return Layer("linear", out=out, bias=bias, then=then)
+
+
+def maxpool(k: int = 2, stride: int | None = None) -> Layer:
+    return Layer("maxpool", k=k, stride=stride)
+
+
+def avgpool(k: int = 2, stride: int | None = None) -> Layer:
+    return Layer("avgpool", k=k, stride=stride)
+
+
+def gap() -> Layer:
+    return Layer("gap")
+
+
+def flatten() -> Layer:
+    return Layer("flatten")
+
+
+def dropout(p: float | None = None, channel: bool | None = None) -> Layer:
+    return Layer("dropout", p=p, channel=channel)

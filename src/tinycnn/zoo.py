@@ -1,0 +1,145 @@
+"""The model zoo: registered specs (data, not classes), each with its description and provenance.
+
+Add a model by writing a `Spec` and calling `register`; the test suite sweeps every entry
+(builds, forward, gradients, table vs module), so a new entry is tested without new tests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import SpecError
+from .spec import Spec, avgpool, conv, gap, linear, load_spec_file, maxpool
+
+DEFAULT_MODEL = "gap7496"
+_ZOO: dict[str, Spec] = {}
+
+TRANSITION = ("bn", "relu")  # 1×1 channel-reducing convs: no dropout
+HEAD = ()  # the classifier layer: raw logits
+
+
+def register(spec: Spec) -> Spec:
+    if spec.name in _ZOO:
+        raise ValueError(f"zoo already has a model named {spec.name!r}")
+    _ZOO[spec.name] = spec
+    return spec
+
+
+def names() -> list[str]:
+    return list(_ZOO)
+
+
+def get(name: str) -> Spec:
+    try:
+        return _ZOO[name]
+    except KeyError:
+        raise SpecError(
+            f"unknown model {name!r}; zoo models: {', '.join(_ZOO)} (or give a spec .toml file)"
+        ) from None
+
+
+def resolve(model: str | Path | Spec) -> Spec:
+    """A zoo name, a spec file path, or a Spec → Spec."""
+    if isinstance(model, Spec):
+        return model
+    text = str(model)
+    if text in _ZOO:
+        return _ZOO[text]
+    if text.endswith(".toml") or Path(text).exists():
+        return load_spec_file(text)
+    return get(text)
+
+
+register(
+    Spec(
+        name="gap7496",
+        description="two 3×3 convs, maxpool, 1×1 squeeze, three 3×3 convs, GAP, 1×1 "
+        "head; BN + ReLU + dropout after each conv, no padding, no bias",
+        source="published 'under 8k' MNIST solution: 7,496 params, 99.53% in 15 epochs "
+        "(SGD + OneCycleLR, rotation ±7°)",
+        dropout=0.05,
+        layers=(
+            conv(8),
+            conv(16),  # 28→26→24, RF 3→5
+            maxpool(),  # 24→12, RF 6
+            conv(8, k=1, then=TRANSITION),  # squeeze 16→8
+            conv(12),
+            conv(16),
+            conv(20),  # 12→10→8→6, RF 10→14→18
+            gap(),  # 6→1, RF 28
+            conv(16, k=1),
+            conv("classes", k=1, then=HEAD),
+        ),
+    )
+)
+
+register(
+    Spec(
+        name="seq9274",
+        description="padded 3×3 convs with bias, ReLU then BN, two maxpools, two valid "
+        "convs, 3×3 average pool",
+        source="published 'under 10k' MNIST solution: 9,274 params, 99.5%",
+        order="relu-bn",
+        bias=True,
+        layers=(
+            conv(4, pad=1),
+            conv(4, pad=1),
+            conv(8, pad=1),  # 28×28
+            maxpool(),  # 28→14
+            conv(12, pad=1),
+            conv(12, pad=1),
+            conv(16, pad=1),  # 14×14
+            maxpool(),  # 14→7
+            conv(20),  # 7→5
+            conv("classes", then=HEAD),  # 5→3
+            avgpool(3, stride=2),  # 3→1
+        ),
+    )
+)
+
+register(
+    Spec(
+        name="nofc17k",
+        description="no fully connected layer (budget <20k, no FC): 8 convs with BN, "
+        "1×1 squeeze after the pool, GAP before a 1×1 head",
+        source="tinycnn, for the '<20k params, no FC' assignment (published 99.54% with a similar "
+        "8-conv BN net and an LR schedule)",
+        dropout=0.05,
+        layers=(
+            conv(16),
+            conv(32),  # 28→26→24
+            maxpool(),  # 24→12
+            conv(16, k=1, then=TRANSITION),
+            conv(16),
+            conv(16),
+            conv(16),
+            conv(32),  # 12→10→8→6→4
+            gap(),  # 4→1, RF 28
+            conv("classes", k=1, then=HEAD),
+        ),
+    )
+)
+
+register(
+    Spec(
+        name="fc14k",
+        description="for the 12k–18k assignment: BN, 1×1 conv, GAP and an FC layer, "
+        "dropout 0.069 after every conv",
+        source="tinycnn, for the '12k–18k params, 19 epochs, BN + GAP + FC + 1×1 + dropout 0.069' "
+        "assignment",
+        dropout=0.069,
+        layers=(
+            conv(10),
+            conv(16),  # 28→26→24
+            maxpool(),  # 24→12
+            conv(10, k=1, then=TRANSITION),
+            conv(16),
+            conv(16),
+            conv(20),
+            conv(24),  # 12→10→8→6→4
+            gap(),  # 4→1
+            linear(32),  # the FC layer
+            linear("classes", then=HEAD),
+        ),
+    )
+)

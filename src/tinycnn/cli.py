@@ -8,8 +8,9 @@ from collections.abc import Callable, Sequence
 
 from . import zoo
 from .builder import build
-from .errors import TinyCnnError
+from .errors import TinyCnnError, TrainingInterrupted
 from .summary import render_json, render_markdown, render_text, verify
+from .train_cli import add_train_parser, resolve_configs
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -85,7 +86,40 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def _add_more(sub: argparse._SubParsersAction) -> None:
-    """Sub-commands defined in their own modules register here."""
+    """Sub-commands whose flags are generated elsewhere register here."""
+    add_train_parser(sub).set_defaults(func=cmd_train)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .training import format_epoch, resume, train
+
+    recipe, target, runtime = resolve_configs(args)
+
+    def start(trainer) -> None:  # noqa: ANN001
+        t = trainer.model.table
+        print(
+            f"{trainer.spec.name}: {t.total_params:,} params, receptive field "
+            f"{t.receptive_field}; {len(trainer.train_x):,} train / {len(trainer.test_x):,} "
+            f"test images; {trainer.device}, {trainer.threads} threads; seed "
+            f"{trainer.recipe.seed}"
+        )
+        print(f"run directory: {trainer.run_dir}", flush=True)
+
+    def epoch(m: dict) -> None:
+        print(format_epoch(m), flush=True)
+
+    if args.resume:
+        result = resume(args.resume, runtime if _runtime_given(args) else None, epoch, start)
+    else:
+        model = args.model or zoo.DEFAULT_MODEL
+        result = train(model, recipe, target, runtime, args.data_dir, epoch, start)
+    print(result.verdict.line())
+    print(f"saved: {result.run_dir}")
+    return 1 if args.strict and not result.verdict.passed else 0
+
+
+def _runtime_given(args: argparse.Namespace) -> bool:
+    return any(hasattr(args, f) for f in ("device", "threads", "out", "compile"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -93,6 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Handler = args.func
     try:
         return func(args)
+    except TrainingInterrupted as e:
+        print(f"\n{e}", file=sys.stderr)
+        return 130
     except TinyCnnError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -29,3 +29,7 @@ class BudgetError(TinyCnnError):
 
 class TrainingDiverged(TinyCnnError):
     """The loss became NaN or infinite."""
+
+
+class TrainingInterrupted(TinyCnnError):
+    """Ctrl-C during training: a resumable checkpoint was kept."""

@@ -1,0 +1,112 @@
+"""`tinycnn train`: flags generated from the config dataclasses, so every field is settable."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from typing import Any
+
+from . import zoo
+from .training.config import SECTIONS, Recipe, Runtime, Target, load_config_file, make
+
+HELP = {
+    "epochs": "epochs to train",
+    "batch_size": "images per batch",
+    "optimizer": "sgd | adam | adamw",
+    "lr": "learning rate (peak LR for onecycle)",
+    "momentum": "SGD momentum",
+    "nesterov": "Nesterov momentum (SGD)",
+    "weight_decay": "L2 weight decay",
+    "schedule": "constant | step | onecycle | plateau",
+    "pct_start": "onecycle: warm-up fraction",
+    "div_factor": "onecycle: start LR = lr/div",
+    "final_div_factor": "onecycle: final LR = start/final_div",
+    "step_size": "step: epochs between decays",
+    "gamma": "step: decay factor",
+    "plateau_metric": "plateau: watch test 'loss' or 'acc'",
+    "plateau_factor": "plateau: LR factor",
+    "plateau_patience": "plateau: epochs to wait",
+    "label_smoothing": "cross-entropy label smoothing",
+    "rotate": "random rotation ±degrees (0 = off)",
+    "shift": "random shift, fraction of size",
+    "scale": "random zoom 1±scale",
+    "erase": "cutout probability",
+    "seed": "random seed",
+    "limit_train": "use only the first N training images",
+    "limit_test": "first N test images",
+    "target": "test accuracy target in percent (e.g. 99.4)",
+    "consistent": "target must hold in each of the last K epochs",
+    "max_params": "refuse models with more parameters",
+    "min_params": "refuse smaller models",
+    "max_epochs": "refuse more epochs than this",
+    "device": "auto | cpu | cuda",
+    "threads": "torch CPU threads (default: all cores)",
+    "out": "folder for run directories",
+    "progress": "show a progress bar on a terminal",
+    "compile": "torch.compile the model",
+}
+
+
+def add_train_parser(sub: Any) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "train",
+        help="train a model and judge it against a target",
+        description=f"Train MODEL (zoo name or spec .toml; default {zoo.DEFAULT_MODEL}) on "
+        "bundled MNIST or --data-dir. Settings: defaults < --config FILE < flags. Every run gets "
+        "a new directory under --out with its config, metrics, verdict and checkpoints.",
+    )
+    p.add_argument("model", nargs="?", metavar="MODEL", help="zoo name or spec .toml")
+    p.add_argument("--config", metavar="FILE", help="TOML file with [recipe]/[target]/[runtime]")
+    p.add_argument("--data-dir", metavar="DIR", help="folder of IDX files (default: bundled)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
+    p.add_argument("--strict", action="store_true", help="exit 1 when the verdict is FAIL")
+    p.add_argument("--quiet", action="store_true", help="no progress bar (epoch lines remain)")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="one quick epoch on 512 images to check that everything runs",
+    )
+    for section, cls in SECTIONS.items():
+        g = p.add_argument_group(section)
+        for f in dataclasses.fields(cls):
+            flag = "--" + f.name.replace("_", "-")
+            kw: dict[str, Any] = {
+                "dest": f.name,
+                "default": argparse.SUPPRESS,
+                "help": HELP.get(f.name, ""),
+            }
+            if isinstance(f.default, bool):
+                kw["action"] = argparse.BooleanOptionalAction
+            else:
+                kw["type"] = _parse_type(str(f.type))
+                kw["metavar"] = f.name.split("_")[-1].upper()
+            g.add_argument(flag, **kw)
+    return p
+
+
+def _parse_type(t: str) -> Any:
+    if t.startswith("int"):
+        return int
+    if t.startswith("float"):
+        return float
+    return str
+
+
+def resolve_configs(args: argparse.Namespace) -> tuple[Recipe, Target, Runtime]:
+    values: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
+    if args.config:
+        values = load_config_file(args.config)
+    for name, cls in SECTIONS.items():
+        for f in dataclasses.fields(cls):
+            if hasattr(args, f.name):
+                values[name][f.name] = getattr(args, f.name)
+    if args.dry_run:
+        values["recipe"].update(epochs=1, limit_train=512, limit_test=512)
+    if args.quiet or not sys.stderr.isatty():
+        values["runtime"]["progress"] = False  # no bar noise in CI logs, pipes or notebooks
+    return (
+        make(Recipe, values["recipe"]),
+        make(Target, values["target"]),
+        make(Runtime, values["runtime"]),
+    )

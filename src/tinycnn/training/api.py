@@ -1,0 +1,118 @@
+"""`train` and `resume`: what the CLI and notebooks call.
+
+from tinycnn.training import Recipe, Target, train
+result = train("gap7496", Recipe(epochs=15), Target(target=99.4, max_params=8000))
+result.verdict.line()  # 'PASS  test ≥ 99.40% in each of the last 3 epochs (…) · …'
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .. import zoo
+from ..data import load
+from ..errors import TinyCnnError
+from ..spec import Spec
+from . import runs
+from .config import Recipe, Runtime, Target, make, to_dict
+from .loop import OnEpoch, RunResult, Trainer
+
+CONFIG = "config.json"
+
+
+def train(
+    model: str | Path | Spec = zoo.DEFAULT_MODEL,
+    recipe: Recipe | None = None,
+    target: Target | None = None,
+    runtime: Runtime | None = None,
+    data_dir: str | Path | None = None,
+    on_epoch: OnEpoch | None = None,
+    on_start: Any = None,
+) -> RunResult:
+    """Train `model` (zoo name, spec file or Spec) in a new run directory and judge the result."""
+    spec = zoo.resolve(model)
+    recipe, target, runtime = recipe or Recipe(), target or Target(), runtime or Runtime()
+    data = load(data_dir)
+    run_dir = runs.new_run_dir(runtime.out, spec.name)
+    try:
+        trainer = Trainer(spec, recipe, target, runtime, data, run_dir)
+    except TinyCnnError:
+        _discard(run_dir)  # refused before training (budget, spec): leave no empty run behind
+        raise
+    config = {
+        "model": spec.to_dict(),
+        "recipe": to_dict(recipe),
+        "target": to_dict(target),
+        "runtime": to_dict(runtime),
+        "data": {
+            "dir": None if data_dir is None else str(data_dir),
+            "source": data.source,
+            "classes": data.classes,
+            "input_shape": list(data.input_shape),
+            "mean": data.mean,
+            "std": data.std,
+            "train": len(trainer.train_x),
+            "test": len(trainer.test_x),
+        },
+    }
+    runs.write_json(run_dir / CONFIG, config)
+    runs.write_text(run_dir / "spec.toml", spec.to_toml())
+    runs.write_json(run_dir / "table.json", trainer.model.table.to_json())
+    runs.write_json(
+        run_dir / "env.json", runs.environment(trainer.device, trainer.threads, recipe.seed)
+    )
+    if on_start:
+        on_start(trainer)
+    return trainer.fit(on_epoch)
+
+
+def resume(
+    run_dir: str | Path,
+    runtime: Runtime | None = None,
+    on_epoch: OnEpoch | None = None,
+    on_start: Any = None,
+) -> RunResult:
+    """Continue an interrupted run from its last checkpoint, in the same directory."""
+    import torch
+
+    d = Path(run_dir)
+    cfg_path, ckpt = d / CONFIG, d / "last.pt"
+    if not cfg_path.is_file():
+        raise TinyCnnError(
+            f"{d}: not a tinycnn run directory (no {CONFIG}); give the folder "
+            f"that `tinycnn train` printed"
+        )
+    cfg = json.loads(cfg_path.read_text())
+    status = json.loads((d / "status.json").read_text()) if (d / "status.json").is_file() else {}
+    if status.get("state") == "finished":
+        raise TinyCnnError(
+            f"{d}: this run already finished all its epochs; start a new run with tinycnn train"
+        )
+    spec = Spec.from_dict(cfg["model"])
+    recipe, target = make(Recipe, cfg["recipe"]), make(Target, cfg["target"])
+    runtime = runtime or make(Runtime, cfg["runtime"])
+    data_dir = cfg["data"]["dir"]
+    trainer = Trainer(spec, recipe, target, runtime, load(data_dir), d)
+    if ckpt.is_file():
+        trainer.load_state(torch.load(ckpt, map_location=trainer.device, weights_only=False))
+    if on_start:
+        on_start(trainer)
+    return trainer.fit(on_epoch)
+
+
+def format_epoch(m: dict[str, Any]) -> str:
+    """`epoch  3/15  train loss 0.0652 acc 97.82%  test loss 0.0387 acc 98.85% (9885/10000) …`"""
+    w = len(str(m["epochs"]))
+    return (
+        f"epoch {m['epoch']:>{w}}/{m['epochs']}  train loss {m['train_loss']:.4f} "
+        f"acc {m['train_acc']:.2f}%  test loss {m['test_loss']:.4f} acc {m['test_acc']:.2f}% "
+        f"({m['test_correct']}/{m['test_total']})  lr {m['lr']:.4f}  {m['seconds']:.1f}s"
+    )
+
+
+def _discard(run_dir: Path) -> None:
+    for p in run_dir.iterdir():
+        p.unlink()
+    run_dir.rmdir()

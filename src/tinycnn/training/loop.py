@@ -1,0 +1,246 @@
+"""The training loop: data resident in memory as uint8, batches sliced from a permutation.
+
+No DataLoader, no per-sample Python. Randomness has three sources, all seeded from `recipe.seed`
+and all saved in every checkpoint, so a resumed run continues exactly where it stopped:
+the data-order generator, the augmentation generator, and torch's global RNG (dropout).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from ..builder import TinyNet, build
+from ..data import Dataset
+from ..errors import TrainingDiverged, TrainingInterrupted
+from ..spec import Spec
+from . import augment as aug
+from . import runs
+from .config import Recipe, Runtime, Target
+from .optim import Schedule, make_optimizer
+from .verdict import Verdict, check_budget, judge
+
+EVAL_BATCH = 1000  # large batches: evaluation has no gradients to keep
+POSTFIX_EVERY = 25  # batches between progress-bar updates (each costs a device sync)
+OnEpoch = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_dir: Path
+    metrics: list[dict[str, Any]]
+    verdict: Verdict
+    params: int
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        from ..errors import ConfigError
+
+        raise ConfigError("device = 'cuda' but no CUDA GPU is visible; use --device cpu or auto")
+    return torch.device(name)
+
+
+class Trainer:
+    """One run: model, optimiser, schedule, RNG state and history; checkpointed every epoch."""
+
+    def __init__(
+        self,
+        spec: Spec,
+        recipe: Recipe,
+        target: Target,
+        runtime: Runtime,
+        data: Dataset,
+        run_dir: Path,
+    ):
+        self.spec, self.recipe, self.target, self.runtime = spec, recipe, target, runtime
+        self.run_dir = run_dir
+        self.threads = runtime.threads or os.cpu_count() or 1
+        torch.set_num_threads(self.threads)
+        self.device = pick_device(runtime.device)
+        r = recipe
+        torch.manual_seed(r.seed)  # global RNG: parameter init here, dropout masks later
+        self.model: TinyNet = build(spec, data.input_shape, data.classes)
+        self.params = self.model.table.total_params
+        check_budget(target, spec.name, self.params, r.epochs)
+        self.model.to(self.device)
+        dev = self.device
+        self.train_x = data.train_x[: r.limit_train].to(dev)
+        self.train_y = data.train_y[: r.limit_train].to(dev)
+        self.test_x = data.test_x[: r.limit_test].to(dev)
+        self.test_y = data.test_y[: r.limit_test].to(dev)
+        self.mean, self.std = data.mean, data.std
+        self.g_order = torch.Generator().manual_seed(r.seed)
+        self.g_aug = torch.Generator(device=dev).manual_seed(r.seed + 1)
+        self.strengths = {name: getattr(r, name) for name in aug.NAMES}
+        self.steps_per_epoch = -(-len(self.train_x) // r.batch_size)
+        self.opt = make_optimizer(self.model, r)
+        self.schedule = Schedule(self.opt, r, self.steps_per_epoch)
+        self.net = torch.compile(self.model) if runtime.compile else self.model
+        self.epoch = 0
+        self.saved_epoch = 0  # epoch of the checkpoint on disk (what a resume starts from)
+        self.history: list[dict[str, Any]] = []
+        self.lr_steps: list[list[float]] = []
+
+    # ----- checkpoints ---------------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        return {
+            "epoch": self.epoch,
+            "model": self.model.state_dict(),
+            "optimizer": self.opt.state_dict(),
+            "schedule": self.schedule.state_dict(),
+            "g_order": self.g_order.get_state(),
+            "g_aug": self.g_aug.get_state(),
+            "rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None,
+            "history": self.history,
+            "lr_steps": self.lr_steps,
+        }
+
+    def load_state(self, s: dict[str, Any]) -> None:
+        self.epoch = s["epoch"]
+        self.model.load_state_dict(s["model"])
+        self.opt.load_state_dict(s["optimizer"])
+        self.schedule.load_state_dict(s["schedule"])
+        self.g_order.set_state(s["g_order"])
+        self.g_aug.set_state(s["g_aug"])
+        torch.set_rng_state(s["rng"])
+        if s["cuda_rng"] is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state_all(s["cuda_rng"])
+        self.history, self.lr_steps = list(s["history"]), list(s["lr_steps"])
+        self.saved_epoch = self.epoch
+
+    # ----- one epoch -----------------------------------------------------------------------------
+    def _batch(self, idx: torch.Tensor) -> torch.Tensor:
+        x = self.train_x[idx].float().div_(255)  # uint8 → [0, 1]; background stays 0
+        if any(self.strengths.values()):
+            x = aug.augment(x, self.strengths, self.g_aug)
+        return (x - self.mean) / self.std
+
+    def train_epoch(self, bar: Any) -> tuple[float, float, list[float]]:
+        r, dev = self.recipe, self.device
+        self.net.train()
+        perm = torch.randperm(len(self.train_x), generator=self.g_order).to(dev)
+        loss_sum = torch.zeros((), device=dev)
+        correct = torch.zeros((), device=dev, dtype=torch.long)
+        seen, lrs = 0, []
+        check_every = 1 if dev.type == "cpu" else POSTFIX_EVERY  # .item() is free on the CPU
+        for b, start in enumerate(range(0, len(perm), r.batch_size)):
+            idx = perm[start : start + r.batch_size]
+            if len(idx) < 2:  # batch norm cannot train on one image
+                continue
+            x, y = self._batch(idx), self.train_y[idx]
+            out = self.net(x)
+            loss = F.cross_entropy(out, y, label_smoothing=r.label_smoothing)
+            lrs.append(self.schedule.lr)
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt.step()
+            self.schedule.after_batch()
+            loss_sum += loss.detach() * len(idx)
+            correct += (out.argmax(1) == y).sum()
+            seen += len(idx)
+            last = start + r.batch_size >= len(perm)
+            if (b % check_every == 0 or last) and not torch.isfinite(loss_sum):
+                raise TrainingDiverged(
+                    f"loss became {loss.item()} in epoch {self.epoch + 1}, batch {b + 1}; "
+                    f"lower the learning rate (e.g. --lr {r.lr / 10:g}); the run directory "
+                    f"{self.run_dir} is kept"
+                )
+            bar.update(1)
+            if bar.disable is False and b % POSTFIX_EVERY == 0:
+                bar.set_postfix(
+                    loss=f"{loss_sum.item() / seen:.4f}", acc=f"{100 * correct.item() / seen:.2f}%"
+                )
+        return loss_sum.item() / seen, 100 * correct.item() / seen, lrs
+
+    @torch.no_grad()
+    def evaluate(self) -> tuple[float, int]:
+        self.net.eval()
+        loss_sum, correct = torch.zeros((), device=self.device), 0
+        for start in range(0, len(self.test_x), EVAL_BATCH):
+            x = (self.test_x[start : start + EVAL_BATCH].float() / 255 - self.mean) / self.std
+            y = self.test_y[start : start + EVAL_BATCH]
+            out = self.net(x)
+            loss_sum += F.cross_entropy(out, y, reduction="sum")
+            correct += int((out.argmax(1) == y).sum())
+        return loss_sum.item() / len(self.test_x), correct
+
+    # ----- the run -------------------------------------------------------------------------------
+    def fit(self, on_epoch: OnEpoch | None = None) -> RunResult:
+        r, d = self.recipe, self.run_dir
+        runs.write_json(d / "status.json", {"state": "running", "epoch": self.epoch})
+        try:
+            while self.epoch < r.epochs:
+                t0 = time.perf_counter()
+                with tqdm(
+                    total=self.steps_per_epoch,
+                    leave=False,
+                    mininterval=0.5,
+                    disable=not self.runtime.progress,
+                    desc=f"epoch {self.epoch + 1}/{r.epochs}",
+                ) as bar:
+                    train_loss, train_acc, lrs = self.train_epoch(bar)
+                test_loss, correct = self.evaluate()
+                test_acc = 100 * correct / len(self.test_x)
+                self.schedule.after_epoch(test_loss, test_acc)
+                self.epoch += 1
+                row = {
+                    "epoch": self.epoch,
+                    "epochs": r.epochs,
+                    "train_loss": train_loss,
+                    "train_acc": train_acc,
+                    "test_loss": test_loss,
+                    "test_acc": test_acc,
+                    "test_correct": correct,
+                    "test_total": len(self.test_x),
+                    "lr": lrs[-1],
+                    "seconds": time.perf_counter() - t0,
+                }
+                self._record(row, lrs)
+                if on_epoch:
+                    on_epoch(row)
+        except KeyboardInterrupt:
+            runs.write_json(d / "status.json", {"state": "interrupted", "epoch": self.saved_epoch})
+            raise TrainingInterrupted(
+                f"interrupted in epoch {self.saved_epoch + 1}; checkpoint after epoch "
+                f"{self.saved_epoch} kept; resume with: tinycnn train --resume {d}"
+            ) from None
+        except TrainingDiverged:
+            runs.write_json(d / "status.json", {"state": "diverged", "epoch": self.epoch})
+            raise
+        accs = [m["test_acc"] for m in self.history]
+        verdict = judge(self.target, accs, self.params, r.epochs)
+        runs.write_json(d / "verdict.json", verdict.to_json())
+        runs.write_json(d / "status.json", {"state": "finished", "epoch": self.epoch})
+        return RunResult(d, self.history, verdict, self.params)
+
+    def _record(self, row: dict[str, Any], lrs: list[float]) -> None:
+        d = self.run_dir
+        self.history.append(row)
+        self.lr_steps.append(lrs)
+        runs.write_jsonl(d / "metrics.jsonl", self.history)
+        runs.write_jsonl(
+            d / "lr_steps.jsonl", [{"epoch": i + 1, "lr": v} for i, v in enumerate(self.lr_steps)]
+        )
+        if row["test_acc"] >= max(m["test_acc"] for m in self.history):
+            runs.save_checkpoint(
+                d / "best.pt",
+                {
+                    "epoch": self.epoch,
+                    "test_acc": row["test_acc"],
+                    "model": self.model.state_dict(),
+                },
+            )
+        runs.save_checkpoint(d / "last.pt", self.state())
+        self.saved_epoch = self.epoch

@@ -1,0 +1,92 @@
+"""Verdicts: every condition of a target, its numbers, and whether it held.
+
+`PASS  test ≥ 99.40% in each of the last 3 epochs (99.41, 99.45, 99.53) · 7,496 ≤ 8,000 params ·
+15 ≤ 15 epochs`
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import BudgetError
+from .config import Target
+
+
+@dataclass(frozen=True)
+class Condition:
+    name: str  # accuracy | max_params | min_params | max_epochs
+    ok: bool
+    text: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    conditions: tuple[Condition, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(c.ok for c in self.conditions)
+
+    @property
+    def failed(self) -> list[Condition]:
+        return [c for c in self.conditions if not c.ok]
+
+    def line(self) -> str:
+        head = "PASS" if self.passed else "FAIL"
+        body = " · ".join(c.text if c.ok else f"✗ {c.text}" for c in self.conditions)
+        return f"{head}  {body}" if body else f"{head}  (no conditions set)"
+
+    def to_json(self) -> dict:
+        return {
+            "passed": self.passed,
+            "line": self.line(),
+            "conditions": [c.__dict__ for c in self.conditions],
+        }
+
+
+def budget_conditions(t: Target, params: int, epochs: int) -> list[Condition]:
+    """Conditions known before training: parameters and epochs."""
+    out = []
+    if t.max_params is not None:
+        ok = params <= t.max_params
+        out.append(
+            Condition("max_params", ok, f"{params:,} {'≤' if ok else '>'} {t.max_params:,} params")
+        )
+    if t.min_params is not None:
+        ok = params >= t.min_params
+        out.append(
+            Condition("min_params", ok, f"{params:,} {'≥' if ok else '<'} {t.min_params:,} params")
+        )
+    if t.max_epochs is not None:
+        ok = epochs <= t.max_epochs
+        out.append(
+            Condition("max_epochs", ok, f"{epochs} {'≤' if ok else '>'} {t.max_epochs} epochs")
+        )
+    return out
+
+
+def check_budget(t: Target, model: str, params: int, epochs: int) -> None:
+    """Refuse a run that breaks a budget before spending time on it."""
+    for c in budget_conditions(t, params, epochs):
+        if not c.ok:
+            fix = (
+                "shrink the spec (tinycnn summary shows where the params are) or change the budget"
+                if "params" in c.name
+                else "lower --epochs"
+            )
+            raise BudgetError(f"{model}: {c.text}, breaking the budget; {fix}")
+
+
+def judge(t: Target, test_acc: list[float], params: int, epochs: int) -> Verdict:
+    """test_acc: per-epoch test accuracy in percent, in order."""
+    conds = []
+    if t.target is not None:
+        k = t.consistent
+        last = test_acc[-k:]
+        ok = len(last) == k and all(a >= t.target for a in last)
+        nums = ", ".join(f"{a:.2f}" for a in last)
+        scope = "in the last epoch" if k == 1 else f"in each of the last {k} epochs"
+        short = "" if len(last) == k else f", only {len(last)} epochs ran"
+        conds.append(Condition("accuracy", ok, f"test ≥ {t.target:.2f}% {scope} ({nums}{short})"))
+    conds += budget_conditions(t, params, epochs)
+    return Verdict(tuple(conds))

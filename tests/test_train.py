@@ -1,0 +1,119 @@
+"""Training: learning, determinism, resume, schedules, budgets, and the errors users see."""
+
+import json
+
+import pytest
+import torch
+
+from tinycnn.errors import BudgetError, ConfigError, TrainingDiverged, TrainingInterrupted
+from tinycnn.training import Recipe, Runtime, Target, resume, train
+
+QUICK = dict(epochs=2, limit_train=512, limit_test=256, batch_size=64)
+
+
+def rt(tmp_path, **kw):
+    return Runtime(out=str(tmp_path / "runs"), progress=False, threads=1, **kw)
+
+
+def numbers(metrics):
+    return [{k: v for k, v in m.items() if k != "seconds"} for m in metrics]
+
+
+@pytest.mark.slow
+def test_small_model_learns(tmp_path):
+    # 3,000 training images, 3 epochs: the default model must generalise to 1,000 unseen images
+    r = train(
+        "gap7496",
+        Recipe(epochs=3, limit_train=3000, limit_test=1000),
+        Target(target=None),
+        rt(tmp_path),
+    )
+    assert r.metrics[-1]["test_acc"] >= 90.0, r.metrics
+    assert r.metrics[-1]["train_loss"] < r.metrics[0]["train_loss"]
+
+
+def test_same_seed_same_numbers_other_seed_differs(tmp_path):
+    a = train("gap7496", Recipe(**QUICK), runtime=rt(tmp_path))
+    b = train("gap7496", Recipe(**QUICK), runtime=rt(tmp_path))
+    c = train("gap7496", Recipe(**QUICK, seed=2), runtime=rt(tmp_path))
+    assert a.run_dir != b.run_dir  # never overwritten
+    assert numbers(a.metrics) == numbers(b.metrics)
+    assert numbers(a.metrics) != numbers(c.metrics)
+
+
+def test_interrupt_and_resume_equals_uninterrupted(tmp_path):
+    recipe = Recipe(**{**QUICK, "epochs": 3}, rotate=10, erase=0.5)
+    full = train("gap7496", recipe, runtime=rt(tmp_path))
+
+    def stop_after_first(m):
+        if m["epoch"] == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(TrainingInterrupted, match="resume with: tinycnn train --resume") as e:
+        train("gap7496", recipe, runtime=rt(tmp_path), on_epoch=stop_after_first)
+    run_dir = str(e.value).rsplit(" ", 1)[-1]
+    assert json.loads(open(f"{run_dir}/status.json").read())["state"] == "interrupted"
+    resumed = resume(run_dir, rt(tmp_path))
+    assert numbers(resumed.metrics) == numbers(full.metrics)
+    assert len(resumed.metrics) == 3
+
+
+def test_onecycle_lr_per_step_equals_torch(tmp_path):
+    recipe = Recipe(**QUICK, lr=0.2, pct_start=0.3)
+    r = train("gap7496", recipe, runtime=rt(tmp_path))
+    logged = [json.loads(line)["lr"] for line in open(r.run_dir / "lr_steps.jsonl")]
+    steps = 512 // 64
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=0.2, momentum=0.9)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt,
+        max_lr=0.2,
+        epochs=2,
+        steps_per_epoch=steps,
+        pct_start=0.3,
+        div_factor=10,
+        final_div_factor=100,
+    )
+    expected = []
+    for _ in range(2):
+        epoch = []
+        for _ in range(steps):
+            epoch.append(opt.param_groups[0]["lr"])
+            opt.step()
+            sched.step()
+        expected.append(epoch)
+    assert len(logged) == 2
+    assert sum(logged, []) == pytest.approx(sum(expected, []), rel=1e-12)
+
+
+def test_step_schedule_per_epoch(tmp_path):
+    r = train(
+        "gap7496",
+        Recipe(**{**QUICK, "epochs": 3}, schedule="step", lr=0.1, step_size=1, gamma=0.5),
+        runtime=rt(tmp_path),
+    )
+    assert [m["lr"] for m in r.metrics] == pytest.approx([0.1, 0.05, 0.025])
+
+
+def test_budget_refused_before_training(tmp_path):
+    with pytest.raises(BudgetError, match="gap7496: 7,496 > 5,000 params, breaking the budget"):
+        train("gap7496", Recipe(**QUICK), Target(max_params=5000), rt(tmp_path))
+    assert not list((tmp_path / "runs").iterdir())  # nothing left behind
+
+
+def test_nan_loss_stops_with_advice(tmp_path):
+    with pytest.raises(TrainingDiverged, match=r"in epoch 1, batch \d+; lower the learning rate"):
+        train("seq9274", Recipe(**QUICK, lr=1e12, schedule="constant"), runtime=rt(tmp_path))
+    (run,) = (tmp_path / "runs").iterdir()
+    assert json.loads((run / "status.json").read_text())["state"] == "diverged"
+
+
+def test_bad_recipe_values():
+    with pytest.raises(ConfigError, match="optimizer = 'adamm': use one of sgd, adam, adamw"):
+        from tinycnn.training.config import make
+
+        make(Recipe, {"optimizer": "adamm"})
+    from tinycnn.training.config import make
+
+    with pytest.raises(ConfigError, match=r"epochs = 'ten': expected int"):
+        make(Recipe, {"epochs": "ten"})

@@ -65,7 +65,15 @@ def train(
     )
     if on_start:
         on_start(trainer)
-    return trainer.fit(on_epoch)
+    return _finish(trainer.fit(on_epoch), runtime, data_dir)
+
+
+def _finish(result: RunResult, runtime: Runtime, data_dir: str | Path | None) -> RunResult:
+    if runtime.report:
+        from ..reports import write_report  # matplotlib is only imported when reporting
+
+        write_report(result.run_dir, data_dir)
+    return result
 
 
 def resume(
@@ -99,7 +107,7 @@ def resume(
         trainer.load_state(torch.load(ckpt, map_location=trainer.device, weights_only=False))
     if on_start:
         on_start(trainer)
-    return trainer.fit(on_epoch)
+    return _finish(trainer.fit(on_epoch), runtime, data_dir)
 
 
 def format_epoch(m: dict[str, Any]) -> str:

@@ -71,6 +71,7 @@ class Runtime:
     out: str = "runs"
     progress: bool = True
     compile: bool = False
+    report: bool = True  # write report.md with pictures at the end of the run
 
 
 SECTIONS: dict[str, type] = {"recipe": Recipe, "target": Target, "runtime": Runtime}

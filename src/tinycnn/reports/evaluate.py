@@ -1,0 +1,96 @@
+"""Evaluation of a trained model: accuracy, loss, per-class figures, confusion, mistakes.
+
+Per-class *accuracy* is the share of that class's images classified correctly (= recall), the
+figure the published write-ups print as "Accuracy of 3: 99%".
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from ..data import Dataset, load
+from .rundir import Run, load_model
+
+BATCH = 1000
+CORRECT_SAMPLE = 20  # correct predictions kept for the picture of what the model gets right
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    correct: int
+    total: int
+    loss: float
+    confusion: list[list[int]]  # confusion[true][pred]
+    precision: list[float]  # percent; NaN-free: a class never predicted has precision 0
+    recall: list[float]  # percent, = per-class accuracy
+    support: list[int]
+    misclassified: list[dict[str, Any]]  # index, true, pred, confidence, most confident first
+    correct_sample: list[dict[str, Any]]  # the first few correct: index, true, confidence
+
+    @property
+    def accuracy(self) -> float:
+        return 100 * self.correct / self.total
+
+    def to_json(self) -> dict[str, Any]:
+        return {"accuracy": self.accuracy, **asdict(self)}
+
+
+def confusion_matrix(y_true: torch.Tensor, y_pred: torch.Tensor, classes: int) -> torch.Tensor:
+    return torch.bincount(y_true * classes + y_pred, minlength=classes * classes).view(
+        classes, classes
+    )
+
+
+def per_class(cm: torch.Tensor) -> tuple[list[float], list[float], list[int]]:
+    tp = cm.diag().double()
+    predicted, support = cm.sum(0).double(), cm.sum(1)
+    precision = torch.where(predicted > 0, 100 * tp / predicted.clamp(min=1), 0.0)
+    recall = torch.where(support > 0, 100 * tp / support.double().clamp(min=1), 0.0)
+    return precision.tolist(), recall.tolist(), support.tolist()
+
+
+def summarize(probs: torch.Tensor, y: torch.Tensor, loss: float) -> Evaluation:
+    """probs: (N, classes) softmax outputs; y: (N,) labels."""
+    classes = probs.shape[1]
+    conf, pred = probs.max(1)
+    cm = confusion_matrix(y, pred, classes)
+    precision, recall, support = per_class(cm)
+    wrong = (pred != y).nonzero().flatten()
+    order = conf[wrong].argsort(descending=True)
+    mis = [
+        {"index": int(i), "true": int(y[i]), "pred": int(pred[i]), "confidence": float(conf[i])}
+        for i in wrong[order].tolist()
+    ]
+    right = (pred == y).nonzero().flatten()[:CORRECT_SAMPLE].tolist()
+    sample = [{"index": i, "true": int(y[i]), "confidence": float(conf[i])} for i in right]
+    return Evaluation(
+        int((pred == y).sum()), len(y), loss, cm.tolist(), precision, recall, support, mis, sample
+    )
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, x: torch.Tensor, mean: float, std: float) -> torch.Tensor:
+    """Logits for uint8 images x (N, C, H, W), normalised with the training statistics."""
+    model.eval()
+    return torch.cat(
+        [model((x[i : i + BATCH].float() / 255 - mean) / std) for i in range(0, len(x), BATCH)]
+    )
+
+
+def evaluate_run(
+    path: str | Path,
+    data_dir: str | Path | None = None,
+) -> tuple[Run, Evaluation, Dataset]:
+    """Evaluate a run directory (its last checkpoint) or a checkpoint file on the test set."""
+    run, model = load_model(path)
+    d = run.config.get("data", {})
+    data = load(data_dir if data_dir is not None else d.get("dir"))
+    mean, std = d.get("mean", data.mean), d.get("std", data.std)  # the model's own statistics
+    logits = predict(model, data.test_x, mean, std)
+    loss = F.cross_entropy(logits, data.test_y).item()
+    return run, summarize(logits.softmax(1), data.test_y, loss), data

@@ -1,0 +1,188 @@
+"""Pictures, headless: every function returns a matplotlib `Figure` (shown inline by notebooks)
+and never touches pyplot's global state. One style and palette throughout.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+TRAIN, TEST, TARGET, ACCENT = "#1f77b4", "#d62728", "#2ca02c", "#7f7f7f"
+STEP_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
+WIDTH, DPI = 8.0, 100  # 800 px wide: readable at README size
+
+
+def _figure(height: float, ncols: int = 1) -> tuple[Figure, Any]:
+    fig = Figure(figsize=(WIDTH, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, ncols)
+    for ax in axes if ncols > 1 else [axes]:
+        ax.grid(True, alpha=0.3)
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
+    return fig, axes
+
+
+def save(fig: Figure, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    return path
+
+
+def _band(ax: Any, epochs: list[int], runs: list[list[float]], colour: str, label: str) -> None:
+    t = torch.tensor(runs, dtype=torch.float64)
+    mean = t.mean(0)
+    ax.plot(epochs, mean.tolist(), color=colour, label=label, marker="o", markersize=3)
+    if len(runs) > 1:  # several seeds: shade mean ± std
+        std = t.std(0)
+        ax.fill_between(
+            epochs,
+            (mean - std).tolist(),
+            (mean + std).tolist(),
+            color=colour,
+            alpha=0.2,
+            linewidth=0,
+        )
+
+
+def learning_curves(
+    histories: Sequence[list[dict[str, Any]]], target: float | None = None, title: str = ""
+) -> Figure:
+    """Loss and accuracy per epoch; several histories (seeds) are drawn as mean ± std bands."""
+    n = min(len(h) for h in histories)
+    epochs = list(range(1, n + 1))
+    fig, (ax_loss, ax_acc) = _figure(3.4, ncols=2)
+    for key, colour, label in (("train", TRAIN, "train"), ("test", TEST, "test")):
+        _band(
+            ax_loss, epochs, [[m[f"{key}_loss"] for m in h[:n]] for h in histories], colour, label
+        )
+        _band(ax_acc, epochs, [[m[f"{key}_acc"] for m in h[:n]] for h in histories], colour, label)
+    if target is not None:
+        ax_acc.axhline(target, color=TARGET, linestyle="--", label=f"target {target:g}%")
+    seeds = f" ({len(histories)} seeds, mean ± std)" if len(histories) > 1 else ""
+    ax_loss.set(xlabel="epoch", ylabel="loss", title=f"loss{seeds}", yscale="log")
+    low = min(min(m["test_acc"] for m in h[:n]) for h in histories)
+    ax_acc.set(
+        xlabel="epoch",
+        ylabel="accuracy (%)",
+        title=f"accuracy{seeds}",
+        ylim=(max(low - 0.5, 90 if low > 90 else 0), 100),
+    )
+    ax_acc.legend(loc="lower right")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def step_curves(curves: dict[str, list[float]], target: float | None = None) -> Figure:
+    """Test accuracy per epoch of several experiment steps, overlaid."""
+    fig, ax = _figure(3.6)
+    for i, (label, accs) in enumerate(curves.items()):
+        ax.plot(
+            range(1, len(accs) + 1),
+            accs,
+            marker="o",
+            markersize=3,
+            label=label,
+            color=STEP_COLOURS[i % len(STEP_COLOURS)],
+        )
+    if target is not None:
+        ax.axhline(target, color=TARGET, linestyle="--", label=f"target {target:g}%")
+    low = min(min(a) for a in curves.values())
+    ax.set(
+        xlabel="epoch",
+        ylabel="test accuracy (%)",
+        ylim=(max(low - 0.3, 90 if low > 90 else 0), 100),
+    )
+    ax.legend(loc="lower right", fontsize=8)
+    return fig
+
+
+def lr_curve(lrs: list[float], steps_per_epoch: int | None = None) -> Figure:
+    fig, ax = _figure(2.6)
+    xs = [i / steps_per_epoch for i in range(len(lrs))] if steps_per_epoch else range(len(lrs))
+    ax.plot(xs, lrs, color=TRAIN)
+    ax.set(
+        xlabel="epoch" if steps_per_epoch else "step",
+        ylabel="learning rate",
+        title="learning rate per step",
+    )
+    return fig
+
+
+def confusion(cm: list[list[int]]) -> Figure:
+    k = len(cm)
+    fig, ax = _figure(min(7.0, 1.2 + 0.55 * k))
+    t = torch.tensor(cm, dtype=torch.float64)
+    off = t.clone().fill_diagonal_(0)  # colour the mistakes; the diagonal would swamp them
+    ax.imshow(off.numpy(), cmap="Reds")
+    ax.grid(False)
+    for i in range(k):
+        for j in range(k):
+            ax.text(
+                j,
+                i,
+                str(cm[i][j]),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="black" if i != j else ACCENT,
+            )
+    ax.set(
+        xlabel="predicted",
+        ylabel="true",
+        xticks=range(k),
+        yticks=range(k),
+        title="confusion matrix (off-diagonal shaded)",
+    )
+    return fig
+
+
+def digit_grid(images: torch.Tensor, titles: list[str], cols: int = 10) -> Figure:
+    """images: uint8 (N, C, H, W) → one montage (a single imshow: fast) with a title per tile."""
+    n, h, w = max(1, len(images)), images.shape[-2], images.shape[-1]
+    rows = math.ceil(n / cols)
+    gap, label = 2, int(0.45 * h)  # pixels between tiles and above each tile for its title
+    canvas = torch.zeros(rows * (h + label + gap), cols * (w + gap), dtype=torch.uint8)
+    for i in range(len(images)):
+        r, c = divmod(i, cols)
+        y, x = r * (h + label + gap) + label, c * (w + gap)
+        canvas[y : y + h, x : x + w] = images[i, 0]
+    fig = Figure(figsize=(WIDTH, WIDTH * canvas.shape[0] / canvas.shape[1]), dpi=DPI)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.imshow(canvas.numpy(), cmap="gray_r", vmin=0, vmax=255, interpolation="nearest")
+    ax.axis("off")
+    for i, t in enumerate(titles[: len(images)]):
+        r, c = divmod(i, cols)
+        ax.text(
+            c * (w + gap) + w / 2,
+            r * (h + label + gap) + label - 1,
+            t,
+            ha="center",
+            va="bottom",
+            fontsize=7,
+            color=TEST if "→" in t else "black",
+        )
+    return fig
+
+
+def mistakes_grid(test_x: torch.Tensor, misclassified: list[dict[str, Any]], n: int = 40) -> Figure:
+    pick = misclassified[:n]
+    titles = [f"{m['true']}→{m['pred']} ({m['confidence']:.2f})" for m in pick]
+    idx = torch.tensor([m["index"] for m in pick], dtype=torch.long)
+    return digit_grid(test_x[idx], titles)
+
+
+def correct_grid(test_x: torch.Tensor, sample: list[dict[str, Any]], n: int = 20) -> Figure:
+    pick = sample[:n]
+    idx = torch.tensor([m["index"] for m in pick], dtype=torch.long)
+    return digit_grid(test_x[idx], [f"{m['true']} ({m['confidence']:.2f})" for m in pick])

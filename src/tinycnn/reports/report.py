@@ -1,0 +1,130 @@
+"""`report.md` for a run: spec, layer table, recipe, log, verdict, evaluation and pictures.
+
+GitHub renders it as is: pictures are PNG files next to it, linked relatively.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..summary import render_markdown
+from ..table import layer_table
+from ..training import runs
+from . import plots
+from .evaluate import Evaluation, evaluate_run
+from .rundir import Run
+
+FIGURES = "figures"
+
+
+def write_figures(run: Run, ev: Evaluation, test_x: Any) -> dict[str, str]:
+    """Draw every picture of a run into run/figures; returns caption → relative path."""
+    out = run.path / FIGURES
+    target = run.config["target"].get("target")
+    steps = len(run.lr_steps()) // max(1, len(run.metrics)) or None
+    figs = {
+        "Learning curves": plots.learning_curves([run.metrics], target, run.spec.name),
+        "Learning rate per step": plots.lr_curve(run.lr_steps(), steps),
+        "Confusion matrix": plots.confusion(ev.confusion),
+        "Misclassified test digits (true→pred, confidence)": plots.mistakes_grid(
+            test_x, ev.misclassified
+        ),
+        "Correctly classified test digits (label, confidence)": plots.correct_grid(
+            test_x, ev.correct_sample
+        ),
+    }
+    names = ["curves", "lr", "confusion", "mistakes", "correct"]
+    return {
+        caption: f"{FIGURES}/{plots.save(fig, out / f'{name}.png').name}"
+        for (caption, fig), name in zip(figs.items(), names, strict=True)
+    }
+
+
+def _kv_table(d: dict[str, Any]) -> list[str]:
+    return ["| setting | value |", "|---|---|", *(f"| {k} | {v} |" for k, v in d.items())]
+
+
+def _log_table(metrics: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| epoch | train loss | train acc | test loss | test acc | correct | lr | s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for m in metrics:
+        lines.append(
+            f"| {m['epoch']} | {m['train_loss']:.4f} | {m['train_acc']:.2f}% | "
+            f"{m['test_loss']:.4f} | {m['test_acc']:.2f}% | "
+            f"{m['test_correct']}/{m['test_total']} | {m['lr']:.4f} | "
+            f"{m['seconds']:.1f} |"
+        )
+    return lines
+
+
+def _class_table(ev: Evaluation) -> list[str]:
+    lines = ["| class | images | precision | recall (accuracy) |", "|---:|---:|---:|---:|"]
+    for c, (p, r, n) in enumerate(zip(ev.precision, ev.recall, ev.support, strict=True)):
+        lines.append(f"| {c} | {n} | {p:.2f}% | {r:.2f}% |")
+    return lines
+
+
+def write_report(run_dir: str | Path, data_dir: str | Path | None = None) -> Path:
+    run, ev, data = evaluate_run(run_dir, data_dir)
+    pictures = write_figures(run, ev, data.test_x)
+    runs.write_json(run.path / "evaluation.json", ev.to_json())
+    d = run.config["data"]
+    table = layer_table(run.spec, tuple(d["input_shape"]), d["classes"])
+    verdict = run.verdict["line"] if run.verdict else f"(run {run.status.get('state')})"
+    lines = [
+        f"# {run.spec.name} — {run.name}",
+        "",
+        f"**Verdict:** `{verdict}`",
+        "",
+        f"Test accuracy of the final model: **{ev.accuracy:.2f}%** ({ev.correct}/{ev.total}), "
+        f"loss {ev.loss:.4f}; {len(ev.misclassified)} misclassified.",
+        "",
+        "## Learning curves",
+        "",
+        f"![Learning curves]({pictures['Learning curves']})",
+        "",
+        "## Model",
+        "",
+        run.spec.description,
+        "",
+        "```toml",
+        run.spec.to_toml().rstrip(),
+        "```",
+        "",
+        "## Layer table",
+        "",
+        render_markdown(table),
+        "",
+        "## Recipe",
+        "",
+        *_kv_table(run.config["recipe"]),
+        "",
+        "## Target",
+        "",
+        *_kv_table(run.config["target"]),
+        "",
+        "## Training log",
+        "",
+        *_log_table(run.metrics),
+        "",
+        "## Per-class results",
+        "",
+        *_class_table(ev),
+        "",
+    ]
+    for caption, path in list(pictures.items())[1:]:
+        lines += [f"## {caption}", "", f"![{caption}]({path})", ""]
+    env = run.path / "env.json"
+    if env.is_file():
+        lines += ["## Environment", "", "```json", env.read_text().rstrip(), "```", ""]
+    out = run.path / "report.md"
+    runs.write_text(out, "\n".join(lines))
+    return out
+
+
+def evaluation_json(ev: Evaluation) -> str:
+    return json.dumps(ev.to_json(), indent=2)

@@ -1,0 +1,101 @@
+"""Reading a run directory back: its config, metrics, verdict and model, with clear errors."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..builder import TinyNet, build
+from ..errors import TinyCnnError
+from ..spec import Spec
+
+CONFIG, METRICS, VERDICT, STATUS = "config.json", "metrics.jsonl", "verdict.json", "status.json"
+
+
+class RunDirError(TinyCnnError):
+    """A path that is not a (readable) tinycnn run directory."""
+
+
+@dataclass(frozen=True)
+class Run:
+    path: Path
+    config: dict[str, Any]
+    metrics: list[dict[str, Any]]
+    verdict: dict[str, Any] | None
+    status: dict[str, Any]
+
+    @property
+    def spec(self) -> Spec:
+        return Spec.from_dict(self.config["model"])
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def lr_steps(self) -> list[float]:
+        p = self.path / "lr_steps.jsonl"
+        if not p.is_file():
+            return []
+        return [v for line in p.read_text().splitlines() for v in json.loads(line)["lr"]]
+
+
+def _json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise RunDirError(
+            f"{path}: corrupt JSON ({e.msg} at line {e.lineno}); the run "
+            f"directory is damaged: rerun it or remove it"
+        ) from None
+
+
+def read_run(path: str | Path) -> Run:
+    d = Path(path)
+    if not d.is_dir():
+        raise RunDirError(f"{d}: no such run directory; give a folder that `tinycnn train` made")
+    if not (d / CONFIG).is_file():
+        raise RunDirError(
+            f"{d}: not a tinycnn run directory (no {CONFIG}); give a folder that "
+            f"`tinycnn train` made"
+        )
+    config = _json(d / CONFIG)
+    for key in ("model", "recipe", "target"):
+        if key not in config:
+            raise RunDirError(f"{d / CONFIG}: missing {key!r}; not written by tinycnn train")
+    metrics = []
+    if (d / METRICS).is_file():
+        for i, line in enumerate((d / METRICS).read_text().splitlines(), 1):
+            try:
+                metrics.append(json.loads(line))
+            except json.JSONDecodeError:
+                raise RunDirError(
+                    f"{d / METRICS}: line {i} is not JSON; the run directory is damaged: rerun it"
+                ) from None
+    verdict = _json(d / VERDICT) if (d / VERDICT).is_file() else None
+    status = _json(d / STATUS) if (d / STATUS).is_file() else {"state": "unknown"}
+    return Run(d, config, metrics, verdict, status)
+
+
+def load_model(path: str | Path) -> tuple[Run, TinyNet]:
+    """A run directory (its last checkpoint) or a checkpoint file inside one → (run, model)."""
+    p = Path(path)
+    ckpt = p / "last.pt" if p.is_dir() else p
+    run = read_run(p if p.is_dir() else p.parent)
+    if not ckpt.is_file():
+        raise RunDirError(f"{ckpt}: no checkpoint; the run stopped before its first epoch ended")
+    try:
+        state = torch.load(ckpt, map_location="cpu", weights_only=False)
+    except Exception as e:  # noqa: BLE001 - torch raises many kinds for a bad file
+        raise RunDirError(
+            f"{ckpt}: unreadable checkpoint ({type(e).__name__}); it is corrupt: "
+            f"use the run's other checkpoint or rerun"
+        ) from None
+    data = run.config.get("data", {})
+    shape = tuple(data.get("input_shape", (1, 28, 28)))
+    model = build(run.spec, shape, data.get("classes", 10))  # type: ignore[arg-type]
+    model.load_state_dict(state["model"])
+    return run, model.eval()

@@ -1,0 +1,126 @@
+"""Evaluation figures on known predictions, pictures, reports and run comparison."""
+
+import json
+import shutil
+
+import pytest
+import torch
+from matplotlib.image import imread
+
+from tinycnn.cli import main
+from tinycnn.errors import TinyCnnError
+from tinycnn.reports import compare, read_run, render_compare
+from tinycnn.reports.evaluate import confusion_matrix, per_class, summarize
+from tinycnn.reports.plots import DPI, WIDTH
+from tinycnn.training import Recipe, Runtime, Target, train
+
+
+def test_confusion_and_per_class_on_known_predictions():
+    y_true = torch.tensor([0, 0, 0, 1, 1, 2])
+    y_pred = torch.tensor([0, 0, 1, 1, 2, 2])
+    cm = confusion_matrix(y_true, y_pred, 3)
+    assert cm.tolist() == [[2, 1, 0], [0, 1, 1], [0, 0, 1]]
+    precision, recall, support = per_class(cm)
+    assert precision == pytest.approx([100.0, 50.0, 50.0])
+    assert recall == pytest.approx([200 / 3, 50.0, 100.0])
+    assert support == [3, 2, 1]
+
+
+def test_class_never_predicted_has_zero_precision():
+    _, _, _ = per_class(confusion_matrix(torch.tensor([0, 1]), torch.tensor([0, 0]), 2))
+    precision, recall, _ = per_class(
+        confusion_matrix(torch.tensor([0, 1]), torch.tensor([0, 0]), 2)
+    )
+    assert precision == [50.0, 0.0] and recall == [100.0, 0.0]
+
+
+def test_summarize_lists_mistakes_most_confident_first():
+    probs = torch.tensor([[0.9, 0.1], [0.3, 0.7], [0.8, 0.2], [0.4, 0.6]])
+    ev = summarize(probs, torch.tensor([0, 0, 1, 1]), loss=0.5)
+    assert ev.correct == 2 and ev.accuracy == 50.0
+    assert [(m["index"], m["true"], m["pred"]) for m in ev.misclassified] == [(2, 1, 0), (1, 0, 1)]
+    assert ev.misclassified[0]["confidence"] == pytest.approx(0.8)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("r")
+    r = train(
+        "gap7496",
+        Recipe(epochs=2, limit_train=1024, limit_test=500, batch_size=64),
+        Target(target=50.0, consistent=1),
+        Runtime(out=str(tmp / "runs"), progress=False, threads=1),
+    )
+    return r.run_dir
+
+
+def test_pictures_exist_sized_and_not_blank(run_dir):
+    for name in ("curves", "lr", "confusion", "mistakes", "correct"):
+        img = imread(run_dir / "figures" / f"{name}.png")
+        assert img.shape[1] == int(WIDTH * DPI), name  # README-size width
+        assert img.shape[0] > 100, name
+        assert img[..., :3].std() > 0.05, f"{name}.png looks blank"
+
+
+def test_report_has_every_section_and_links_resolve(run_dir):
+    text = (run_dir / "report.md").read_text()
+    for section in (
+        "**Verdict:** `PASS",
+        "## Model",
+        "## Layer table",
+        "## Recipe",
+        "## Training log",
+        "## Per-class results",
+        "## Learning curves",
+        "## Confusion matrix",
+        "## Misclassified test digits",
+        "r_out",
+    ):
+        assert section in text, section
+    import re
+
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert len(links) == 5
+    for link in links:
+        assert (run_dir / link).is_file(), link
+
+
+def test_evaluate_cli(run_dir, capsys):
+    assert main(["evaluate", str(run_dir), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["total"] == 10000 and len(data["confusion"]) == 10
+    assert sum(map(sum, data["confusion"])) == 10000
+    assert main(["evaluate", str(run_dir / "best.pt")]) == 0
+    assert capsys.readouterr().out.startswith("Test set: Average loss: ")
+
+
+def test_compare_hand_made_runs(run_dir, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    shutil.copytree(run_dir, a)
+    shutil.copytree(run_dir, b)
+    rows = [json.loads(line) for line in (b / "metrics.jsonl").read_text().splitlines()]
+    rows[-1]["test_acc"] = 99.9
+    (b / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    table = compare([a, b], sort="best_test")
+    assert [r["run"].endswith("b") for r in table] == [True, False]
+    assert table[0]["best_test"] == 99.9 and table[0]["params"] == 7496
+    assert table[0]["at_target"] == sum(r["test_acc"] >= 50.0 for r in rows)
+    md = render_compare(table, markdown=True)
+    assert md.startswith("| run | model | params |") and "| 7,496 |" in md
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda d: None, "no such run directory"),
+        (lambda d: d.mkdir(), "not a tinycnn run directory (no config.json)"),
+        (lambda d: (d.mkdir(), (d / "config.json").write_text("{oops")), "corrupt JSON"),
+        (lambda d: (d.mkdir(), (d / "config.json").write_text('{"a": 1}')), "missing 'model'"),
+    ],
+)
+def test_foreign_or_corrupt_run_dirs(tmp_path, setup, message):
+    d = tmp_path / "x"
+    setup(d)
+    with pytest.raises(TinyCnnError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        read_run(d)
+    assert main(["compare", str(d)]) == 2

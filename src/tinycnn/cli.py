@@ -91,6 +91,41 @@ def _add_more(sub: argparse._SubParsersAction) -> None:
     add_train_parser(sub).set_defaults(func=cmd_train)
 
     p = sub.add_parser(
+        "ladder",
+        help="run a step-by-step experiment ladder and write ladder.md",
+        description="Run the steps of a ladder FILE in order (each changes one thing), skip "
+        "steps already finished, and write ladder.md: Target · Results · Analysis per step.",
+    )
+    p.add_argument("file", metavar="FILE", help="ladder .toml (see examples/ladders/)")
+    p.add_argument("--seeds", type=int, metavar="N", help="seeds per step (default: the file's)")
+    p.add_argument("--out", metavar="DIR", help="ladder directory (default: runs/ladders/NAME)")
+    p.add_argument("--threads", type=int, metavar="N", help="torch CPU threads per process")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument(
+        "--no-report",
+        dest="report",
+        action="store_false",
+        help="skip each run's report.md (faster)",
+    )
+    _input_args(p)
+    p.set_defaults(func=cmd_ladder)
+
+    p = sub.add_parser("presets", help="list the assignment presets and their rules")
+    p.set_defaults(func=cmd_presets)
+
+    p = sub.add_parser(
+        "check",
+        help="check a model against a preset without training",
+        description="Check MODEL against a preset's static rules (params, layers, dropout, "
+        "epochs); the accuracy rule is checked by `tinycnn train --preset`.",
+    )
+    p.add_argument("model", metavar="MODEL", help="zoo name or spec .toml")
+    p.add_argument("--preset", required=True, metavar="NAME|FILE")
+    p.add_argument("--epochs", type=int, metavar="N", help="also check the epoch rules")
+    _input_args(p)
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser(
         "evaluate",
         help="accuracy, per-class figures, confusion, mistakes",
         description="Evaluate a run directory (its last checkpoint) or a "
@@ -123,6 +158,60 @@ def _add_more(sub: argparse._SubParsersAction) -> None:
     fmt.add_argument("--markdown", action="store_true", help="GitHub Markdown table")
     fmt.add_argument("--json", action="store_true", help="machine-readable JSON")
     p.set_defaults(func=cmd_compare)
+
+
+def cmd_ladder(args: argparse.Namespace) -> int:
+    from .ladder import load_ladder, run_ladder
+    from .training import Runtime
+
+    ladder = load_ladder(args.file)
+    out = args.out or f"runs/ladders/{ladder.source.stem}"
+    print(
+        f"{ladder.title}: {len(ladder.steps)} steps, {args.seeds or ladder.seeds} seed(s) "
+        f"each, in {out}",
+        flush=True,
+    )
+
+    def on_step(step, what: str) -> None:  # noqa: ANN001
+        print(f"step {step.index}. {step.title} [{step.change}]: {what}", flush=True)
+
+    runtime = Runtime(device=args.device, threads=args.threads, progress=False, report=args.report)
+    d = run_ladder(ladder, runtime, out, args.seeds, args.data_dir, on_step)
+    print(f"wrote {d / 'ladder.md'}")
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    from .presets import PRESETS
+
+    for p in PRESETS.values():
+        print(f"{p.name:14s} {p.description}")
+        print(f"{'':14s} rules: {' · '.join(p.rules())}")
+    print("Your own: a .toml file with the same fields (see README), passed as --preset FILE.")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .presets import load_preset, static_conditions
+
+    preset, spec = load_preset(args.preset), zoo.resolve(args.model)
+    shape, classes = _shape_from_data(args)
+    conds = static_conditions(preset, spec, args.epochs, shape, classes)
+    ok = all(c.ok for c in conds)
+    print(
+        f"{'PASS' if ok else 'FAIL'}  {spec.name} vs {preset.name}: "
+        + " · ".join(c.text if c.ok else f"✗ {c.text}" for c in conds)
+    )
+    if preset.target is not None:
+        print(
+            f"      accuracy rule ({_acc_rule(preset)}) is "
+            f"checked by: tinycnn train {args.model} --preset {args.preset}"
+        )
+    return 0 if ok else 1
+
+
+def _acc_rule(preset) -> str:  # noqa: ANN001
+    return next(r for r in preset.rules() if r.startswith("test ≥"))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -181,6 +270,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     def epoch(m: dict) -> None:
         print(format_epoch(m), flush=True)
 
+    if args.seeds > 1 and not args.resume:
+        return _train_seeds(args, recipe, target, runtime)
     if args.resume:
         result = resume(args.resume, runtime if _runtime_given(args) else None, epoch, start)
     else:
@@ -191,6 +282,26 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"report: {result.run_dir / 'report.md'}")
     print(f"saved: {result.run_dir}")
     return 1 if args.strict and not result.verdict.passed else 0
+
+
+def _train_seeds(args: argparse.Namespace, recipe, target, runtime) -> int:  # noqa: ANN001
+    from .training.seeds import run_seeds, save_seeds
+
+    seeds = list(range(recipe.seed, recipe.seed + args.seeds))
+    print(
+        f"training {args.model or zoo.DEFAULT_MODEL} with seeds {seeds[0]}…{seeds[-1]} in "
+        f"parallel processes",
+        flush=True,
+    )
+    res = run_seeds(args.model or zoo.DEFAULT_MODEL, recipe, target, runtime, seeds, args.data_dir)
+    for s, r in zip(res.seeds, res.runs, strict=True):
+        print(f"seed {s}: {r.verdict.line()}  ({r.run_dir})")
+    print("epoch  test acc mean ± std (min–max) over seeds")
+    for e in res.per_epoch():
+        print(f"{e['epoch']:>5}  {e['mean']:.2f} ± {e['std']:.2f}  ({e['min']:.2f}–{e['max']:.2f})")
+    print(res.line())
+    print(f"saved: {save_seeds(res, runtime.out)}")
+    return 1 if args.strict and res.passed < res.n else 0
 
 
 def _runtime_given(args: argparse.Namespace) -> bool:

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from . import zoo
+from .errors import ConfigError
 from .training.config import SECTIONS, Recipe, Runtime, Target, load_config_file, make
 
 HELP = {
@@ -101,6 +102,12 @@ def resolve_configs(args: argparse.Namespace) -> tuple[Recipe, Target, Runtime]:
         for f in dataclasses.fields(cls):
             if hasattr(args, f.name):
                 values[name][f.name] = getattr(args, f.name)
+    t = values["target"]
+    if t.get("preset") is not None and ("target" in t or "consistent" in t):
+        raise ConfigError(
+            "give either --preset or --target/--consistent: the preset sets the "
+            "accuracy target itself"
+        )
     if args.dry_run:
         values["recipe"].update(epochs=1, limit_train=512, limit_test=512)
     if args.quiet or not sys.stderr.isatty():

@@ -60,6 +60,7 @@ class Target:
     max_params: int | None = None
     min_params: int | None = None
     max_epochs: int | None = None
+    preset: str | None = None  # assignment rule set (tinycnn presets); sets target/consistent
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,10 @@ class Runtime:
     threads: int | None = None  # torch intra-op threads; None: all cores of this process
     out: str = "runs"
     progress: bool = True
-    compile: bool = False
+    fast_dropout: bool = True  # cheaper dropout masks on the CPU (same Bernoulli(p) masks)
+    channels_last: bool = False  # measured slower for these models on the CPU
+    bf16: bool = False  # bfloat16 autocast: faster on CPUs with AMX, changes the numbers
+    compile: bool = False  # torch.compile: measured slower on the CPU for tiny models
     report: bool = True  # write report.md with pictures at the end of the run
 
 

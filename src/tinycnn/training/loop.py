@@ -7,6 +7,7 @@ the data-order generator, the augmentation generator, and torch's global RNG (dr
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable
@@ -20,13 +21,13 @@ from tqdm import tqdm
 
 from ..builder import TinyNet, build
 from ..data import Dataset
-from ..errors import TrainingDiverged, TrainingInterrupted
+from ..errors import BudgetError, TrainingDiverged, TrainingInterrupted
 from ..spec import Spec
 from . import augment as aug
-from . import runs
+from . import runs, speed
 from .config import Recipe, Runtime, Target
 from .optim import Schedule, make_optimizer
-from .verdict import Verdict, check_budget, judge
+from .verdict import Condition, Verdict, check_budget, judge
 
 EVAL_BATCH = 1000  # large batches: evaluation has no gradients to keep
 POSTFIX_EVERY = 25  # batches between progress-bar updates (each costs a device sync)
@@ -73,7 +74,13 @@ class Trainer:
         self.model: TinyNet = build(spec, data.input_shape, data.classes)
         self.params = self.model.table.total_params
         check_budget(target, spec.name, self.params, r.epochs)
+        self.target, self.rules = self._preset_rules(target, data)
         self.model.to(self.device)
+        self.speed = speed.apply(
+            self.model, self.device, runtime.fast_dropout, runtime.channels_last
+        )
+        self.speed["bf16"] = runtime.bf16
+        self.speed["compile"] = runtime.compile
         dev = self.device
         self.train_x = data.train_x[: r.limit_train].to(dev)
         self.train_y = data.train_y[: r.limit_train].to(dev)
@@ -91,6 +98,22 @@ class Trainer:
         self.saved_epoch = 0  # epoch of the checkpoint on disk (what a resume starts from)
         self.history: list[dict[str, Any]] = []
         self.lr_steps: list[list[float]] = []
+
+    def _preset_rules(self, target: Target, data: Dataset) -> tuple[Target, list[Condition]]:
+        """A preset's accuracy rule becomes the target; its other rules are checked now."""
+        if target.preset is None:
+            return target, []
+        from ..presets import load_preset, static_conditions  # presets imports training
+
+        p = load_preset(target.preset)
+        rules = static_conditions(p, self.spec, self.recipe.epochs, data.input_shape, data.classes)
+        broken = [c.text for c in rules if not c.ok]
+        if broken:
+            raise BudgetError(
+                f"{self.spec.name} breaks preset {p.name}: {'; '.join(broken)}; "
+                f"change the spec or recipe (tinycnn presets lists the rules)"
+            )
+        return dataclasses.replace(target, target=p.target, consistent=p.consistent), rules
 
     # ----- checkpoints ---------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
@@ -121,6 +144,9 @@ class Trainer:
         self.saved_epoch = self.epoch
 
     # ----- one epoch -----------------------------------------------------------------------------
+    def _autocast(self) -> torch.autocast:
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.runtime.bf16)
+
     def _batch(self, idx: torch.Tensor) -> torch.Tensor:
         x = self.train_x[idx].float().div_(255)  # uint8 → [0, 1]; background stays 0
         if any(self.strengths.values()):
@@ -140,8 +166,9 @@ class Trainer:
             if len(idx) < 2:  # batch norm cannot train on one image
                 continue
             x, y = self._batch(idx), self.train_y[idx]
-            out = self.net(x)
-            loss = F.cross_entropy(out, y, label_smoothing=r.label_smoothing)
+            with self._autocast():
+                out = self.net(x)
+                loss = F.cross_entropy(out.float(), y, label_smoothing=r.label_smoothing)
             lrs.append(self.schedule.lr)
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -171,7 +198,8 @@ class Trainer:
         for start in range(0, len(self.test_x), EVAL_BATCH):
             x = (self.test_x[start : start + EVAL_BATCH].float() / 255 - self.mean) / self.std
             y = self.test_y[start : start + EVAL_BATCH]
-            out = self.net(x)
+            with self._autocast():
+                out = self.net(x).float()
             loss_sum += F.cross_entropy(out, y, reduction="sum")
             correct += int((out.argmax(1) == y).sum())
         return loss_sum.item() / len(self.test_x), correct
@@ -220,7 +248,7 @@ class Trainer:
             runs.write_json(d / "status.json", {"state": "diverged", "epoch": self.epoch})
             raise
         accs = [m["test_acc"] for m in self.history]
-        verdict = judge(self.target, accs, self.params, r.epochs)
+        verdict = judge(self.target, accs, self.params, r.epochs, self.rules)
         runs.write_json(d / "verdict.json", verdict.to_json())
         runs.write_json(d / "status.json", {"state": "finished", "epoch": self.epoch})
         return RunResult(d, self.history, verdict, self.params)

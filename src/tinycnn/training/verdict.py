@@ -77,8 +77,10 @@ def check_budget(t: Target, model: str, params: int, epochs: int) -> None:
             raise BudgetError(f"{model}: {c.text}, breaking the budget; {fix}")
 
 
-def judge(t: Target, test_acc: list[float], params: int, epochs: int) -> Verdict:
-    """test_acc: per-epoch test accuracy in percent, in order."""
+def judge(
+    t: Target, test_acc: list[float], params: int, epochs: int, extra: list[Condition] | None = None
+) -> Verdict:
+    """test_acc: per-epoch test accuracy in percent, in order; extra: e.g. a preset's rules."""
     conds = []
     if t.target is not None:
         k = t.consistent
@@ -89,4 +91,4 @@ def judge(t: Target, test_acc: list[float], params: int, epochs: int) -> Verdict
         short = "" if len(last) == k else f", only {len(last)} epochs ran"
         conds.append(Condition("accuracy", ok, f"test ≥ {t.target:.2f}% {scope} ({nums}{short})"))
     conds += budget_conditions(t, params, epochs)
-    return Verdict(tuple(conds))
+    return Verdict(tuple(conds + (extra or [])))

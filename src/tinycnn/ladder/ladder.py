@@ -1,0 +1,211 @@
+"""Experiment ladders: a base (model + recipe + target) and ordered steps, each changing one thing.
+
+    title = "7.5k"
+    model = "gap7496"        # zoo name or spec file (relative to this file)
+    preset = "under8k"       # or a [target] table
+    [recipe]                 # the base recipe's changes from the defaults
+    schedule = "constant"
+    [[steps]]
+    title = "Skeleton"
+    target = "what this step is meant to show"
+    spec = { norm = false, dropout = 0.0 }     # spec switches
+    recipe = { rotate = 0.0 }                  # recipe fields
+    model = "other"                            # or a different model
+
+Each step applies its change to the previous step. Steps run in order, each seed in its own run
+directory under the ladder's directory; a finished step (same config, all runs finished) is
+skipped when the ladder is run again, so an interrupted ladder resumes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from .. import zoo
+from ..errors import ConfigError
+from ..spec import Spec
+from ..training import runs
+from ..training.config import Recipe, Runtime, Target, make
+from ..training.seeds import run_seeds
+
+LADDER_KEYS = {"title", "description", "model", "preset", "target", "recipe", "seeds", "steps"}
+STEP_KEYS = {"title", "target", "spec", "recipe", "model"}
+SWITCHES = {"norm", "dropout", "dropout_kind", "order", "bias", "then"}
+STATE = "ladder.json"
+SPEC_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Spec)}
+
+
+@dataclass(frozen=True)
+class Step:
+    index: int  # 1-based
+    title: str
+    goal: str  # what the step is meant to show (the "Target" column)
+    spec: Spec
+    recipe: Recipe
+    change: str  # the change against the previous step, in words
+
+    def fingerprint(self, target: Target) -> str:
+        blob = json.dumps(
+            [self.spec.to_dict(), dataclasses.asdict(self.recipe), dataclasses.asdict(target)],
+            sort_keys=True,
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Ladder:
+    title: str
+    description: str
+    target: Target
+    steps: tuple[Step, ...]
+    seeds: int
+    source: Path
+
+
+def _diff(before: dict[str, Any], after: dict[str, Any], defaults: dict[str, Any]) -> list[str]:
+    """'field old → new' for each field that differs (to_dict leaves defaults out)."""
+    keys = [k for k in {**before, **after} if k != "layers"]
+    get = lambda d, k: d.get(k, defaults.get(k))  # noqa: E731
+    return [
+        f"{k} {get(before, k)!r} → {get(after, k)!r}"
+        for k in keys
+        if get(before, k) != get(after, k)
+    ]
+
+
+def load_ladder(path: str | Path) -> Ladder:
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{p}: no such ladder file; see examples/ladders/ for the format")
+    try:
+        d = tomllib.loads(p.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{p}: not valid TOML ({e})") from None
+    where = str(p)
+    _known(d, LADDER_KEYS, where)
+    if not d.get("steps"):
+        raise ConfigError(f"{where}: a ladder needs at least one [[steps]] entry")
+    if "preset" in d and "target" in d:
+        raise ConfigError(f"{where}: give either preset or [target], not both")
+    target = make(Target, {"preset": d["preset"]} if "preset" in d else d.get("target", {}))
+
+    def model_at(name: str) -> Spec:
+        local = p.parent / name
+        return zoo.resolve(local if local.is_file() else name)
+
+    spec = model_at(d.get("model", zoo.DEFAULT_MODEL))
+    recipe = make(Recipe, d.get("recipe", {}))
+    steps = []
+    for i, s in enumerate(d["steps"], 1):
+        at = f"{where}: step {i}"
+        _known(s, STEP_KEYS, at)
+        if "title" not in s:
+            raise ConfigError(f"{at}: needs a title")
+        changes = []
+        if "model" in s:
+            new = model_at(s["model"])
+            if new != spec:
+                changes.append(f"model {spec.name} → {new.name}")
+            spec = new
+        if "spec" in s:
+            _known(s["spec"], SWITCHES, f"{at} spec")
+            new = spec.with_(
+                **{k: tuple(v) if isinstance(v, list) else v for k, v in s["spec"].items()}
+            )
+            changes += _diff(spec.to_dict(), new.to_dict(), SPEC_DEFAULTS)
+            spec = new
+        if "recipe" in s:
+            new_recipe = make(Recipe, {**dataclasses.asdict(recipe), **s["recipe"]})
+            changes += _diff(dataclasses.asdict(recipe), dataclasses.asdict(new_recipe), {})
+            recipe = new_recipe
+        if i > 1 and not changes:
+            raise ConfigError(
+                f"{at} ({s['title']}): changes nothing against step {i - 1}; "
+                f"each step must change the spec, the recipe or the model"
+            )
+        step = Step(
+            i,
+            s["title"],
+            s.get("target", ""),
+            spec,
+            recipe,
+            "; ".join(changes) if changes else "base",
+        )
+        _check_preset(step, target, at)
+        steps.append(step)
+    seeds = d.get("seeds", 1)
+    return Ladder(d.get("title", p.stem), d.get("description", ""), target, tuple(steps), seeds, p)
+
+
+def _known(d: Any, keys: set[str], where: str) -> None:
+    if not isinstance(d, dict):
+        raise ConfigError(f"{where}: expected a table")
+    unknown = sorted(set(d) - keys)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown field {unknown[0]!r}; known: {', '.join(sorted(keys))}"
+        )
+
+
+def _check_preset(step: Step, target: Target, at: str) -> None:
+    if target.preset is None:
+        return
+    from ..presets import load_preset, static_conditions
+
+    preset = load_preset(target.preset)
+    broken = [c.text for c in static_conditions(preset, step.spec, step.recipe.epochs) if not c.ok]
+    if broken:
+        raise ConfigError(f"{at} ({step.title}) breaks preset {preset.name}: {'; '.join(broken)}")
+
+
+def run_ladder(
+    ladder: Ladder,
+    runtime: Runtime,
+    out_dir: str | Path,
+    seeds: int | None = None,
+    data_dir: str | Path | None = None,
+    on_step: Any = None,
+) -> Path:
+    """Run every unfinished step; returns the ladder directory (ladder.md written there)."""
+    from .markdown import write_ladder_md
+
+    n = seeds or ladder.seeds
+    d = Path(out_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    state_path = d / STATE
+    state = json.loads(state_path.read_text()) if state_path.is_file() else {"steps": {}}
+    for step in ladder.steps:
+        key, fp = str(step.index), step.fingerprint(ladder.target)
+        done = state["steps"].get(key)
+        if done and done["fingerprint"] == fp and len(done["runs"]) >= n and _finished(done, d):
+            if on_step:
+                on_step(step, "skipped (finished)")
+            continue
+        rt = dataclasses.replace(runtime, out=str(d / f"step{step.index:02d}"))
+        seeds_list = [step.recipe.seed + i for i in range(n)]
+        res = run_seeds(step.spec, step.recipe, ladder.target, rt, seeds_list, data_dir)
+        state["steps"][key] = {
+            "fingerprint": fp,
+            "title": step.title,
+            "runs": [str(r.run_dir.relative_to(d)) for r in res.runs],
+        }
+        runs.write_json(state_path, state)
+        if on_step:
+            on_step(step, res.line())
+    write_ladder_md(ladder, state, d)
+    return d
+
+
+def _finished(entry: dict[str, Any], d: Path) -> bool:
+    for r in entry["runs"]:
+        status = d / r / "status.json"
+        if not status.is_file() or json.loads(status.read_text()).get("state") != "finished":
+            return False
+    return True

@@ -1,0 +1,110 @@
+"""`ladder.md`: per step Target · Results · Analysis, one overlay picture, links to reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..reports import plots
+from ..reports.rundir import read_run
+from ..training import runs
+from .analysis import StepStats, analyse
+
+AUGMENT_FIELDS = ("rotate", "shift", "scale", "erase")
+
+
+def concepts(
+    spec_dict: dict[str, Any], recipe: dict[str, Any], has_bn: bool, has_drop: bool
+) -> frozenset[str]:
+    out = set()
+    if has_bn:
+        out.add("bn")
+    if has_drop:
+        out.add("dropout")
+    if any(recipe.get(f, 0) for f in AUGMENT_FIELDS):
+        out.add("augmentation")
+    if recipe.get("schedule", "constant") != "constant":
+        out.add("schedule")
+    return frozenset(out)
+
+
+def step_stats(run_dirs: list[Path], target: float | None, k: int) -> StepStats:
+    loaded = [read_run(r) for r in run_dirs]
+    first = loaded[0]
+    d = first.config["data"]
+    prims = first.spec.expand(d["classes"])
+    from ..table import layer_table
+
+    params = layer_table(first.spec, tuple(d["input_shape"]), d["classes"]).total_params
+    kinds = {p.kind for p in prims}
+    return StepStats(
+        params=params,
+        train_acc=[[m["train_acc"] for m in r.metrics] for r in loaded],
+        test_acc=[[m["test_acc"] for m in r.metrics] for r in loaded],
+        target=target,
+        k=k,
+        concepts=concepts(
+            first.config["model"], first.config["recipe"], "bn" in kinds, "dropout" in kinds
+        ),
+        seconds=sum(m["seconds"] for r in loaded for m in r.metrics) / len(loaded),
+    )
+
+
+def _results(s: StepStats) -> str:
+    spread = f" ± {s.spread:.2f}" if s.seeds > 1 else ""
+    held = f"from epoch {s.held_from}" if s.met else "not held"
+    return "<br>".join(
+        [
+            f"params {s.params:,}",
+            f"best train {s.best_train:.2f}%",
+            f"best test {s.best_test:.2f}%",
+            f"last-{s.k} min {s.last_k_min:.2f}%{spread}",
+            f"seeds {s.seeds}",
+            f"target: {held}" if s.target is not None else "no target",
+            f"{s.seconds / 60:.1f} min per seed",
+        ]
+    )
+
+
+def write_ladder_md(ladder: Any, state: dict[str, Any], d: Path) -> Path:
+    t = ladder.target
+    target = t.target
+    k = t.consistent
+    if t.preset is not None:
+        from ..presets import load_preset
+
+        p = load_preset(t.preset)
+        target, k = p.target, p.consistent
+    rows, curves, prev = [], {}, None
+    for step in ladder.steps:
+        entry = state["steps"].get(str(step.index))
+        if not entry:
+            rows.append(f"| {step.index}. {step.title} | {step.goal} | not run yet | |")
+            continue
+        s = step_stats([d / r for r in entry["runs"]], target, k)
+        report = f"{entry['runs'][0]}/report.md"
+        title = (
+            f"[{step.index}. {step.title}]({report})"
+            if (d / report).is_file()
+            else f"{step.index}. {step.title}"
+        )
+        goal = f"{step.goal}<br>*change: {step.change}*"
+        rows.append(f"| {title} | {goal} | {_results(s)} | {' '.join(analyse(s, prev))} |")
+        curves[f"{step.index}. {step.title}"] = s.mean_curve
+        prev = s
+    lines = [f"# {ladder.title}", ""]
+    if ladder.description:
+        lines += [ladder.description, ""]
+    rule = f"preset `{t.preset}`" if t.preset else f"target {target}%"
+    lines += [
+        f"Ladder file: `{ladder.source.name}` · {rule} (last {k} epochs) · accuracies are "
+        f"means over the seeds shown.",
+        "",
+    ]
+    if curves:
+        plots.save(plots.step_curves(curves, target), d / "steps.png")
+        lines += ["![test accuracy per step](steps.png)", ""]
+    lines += ["| Step | Target | Results | Analysis |", "|---|---|---|---|", *rows, ""]
+    out = d / "ladder.md"
+    runs.write_text(out, "\n".join(lines))
+    return out

@@ -1,0 +1,200 @@
+"""Assignment presets: named rule sets, checked on the spec (statically) and after training.
+
+A rule set is data (`Preset`); users write their own as a small TOML file with the same fields.
+Architecture rules are read off the expanded spec and its layer table, never off class names:
+a GAP is *any* pooling whose window covers the whole remaining map, dropout is any dropout kind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from .errors import ConfigError
+from .spec import Spec
+from .table import Table, layer_table
+from .training.verdict import Condition
+
+FEATURES = {
+    "bn": "batch norm",
+    "gap": "global average pool",
+    "fc": "fully connected layer",
+    "conv1x1": "1×1 conv",
+    "dropout": "dropout",
+}
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    description: str = ""
+    params_below: int | None = None  # params < N
+    params_range: tuple[int, int] | None = None  # lo ≤ params ≤ hi
+    epochs_at_most: int | None = None
+    epochs_below: int | None = None
+    epochs_exactly: int | None = None
+    target: float | None = 99.4
+    consistent: int = 1  # the target must hold in each of the last k epochs
+    requires: tuple[str, ...] = ()
+    forbids: tuple[str, ...] = ()
+    dropout_p: float | None = None  # every dropout layer has exactly this p
+
+    def __post_init__(self) -> None:
+        for f in (*self.requires, *self.forbids):
+            if f not in FEATURES:
+                raise ConfigError(
+                    f"preset {self.name}: unknown feature {f!r}; use {', '.join(FEATURES)}"
+                )
+
+    def rules(self) -> list[str]:
+        out = []
+        if self.params_below is not None:
+            out.append(f"< {self.params_below:,} params")
+        if self.params_range is not None:
+            out.append(f"{self.params_range[0]:,}–{self.params_range[1]:,} params")
+        if self.epochs_at_most is not None:
+            out.append(f"≤ {self.epochs_at_most} epochs")
+        if self.epochs_below is not None:
+            out.append(f"< {self.epochs_below} epochs")
+        if self.epochs_exactly is not None:
+            out.append(f"exactly {self.epochs_exactly} epochs")
+        if self.target is not None:
+            k = (
+                "the last epoch"
+                if self.consistent == 1
+                else f"each of the last {self.consistent} epochs"
+            )
+            out.append(f"test ≥ {self.target}% in {k}")
+        out += [f"must have {FEATURES[f]}" for f in self.requires]
+        out += [f"no {FEATURES[f]}" for f in self.forbids]
+        if self.dropout_p is not None:
+            out.append(f"dropout exactly {self.dropout_p}")
+        return out
+
+
+PRESETS = {
+    p.name: p
+    for p in (
+        Preset(
+            "under8k",
+            "the classic: < 8k params, 15 epochs, 99.4% consistently",
+            params_below=8000,
+            epochs_at_most=15,
+            consistent=3,
+        ),
+        Preset(
+            "under10k",
+            "< 10k params, ≤ 15 epochs, 99.4% consistently",
+            params_below=10000,
+            epochs_at_most=15,
+            consistent=3,
+        ),
+        Preset(
+            "under20k-nofc",
+            "< 20k params, < 20 epochs, no fully connected layer",
+            params_below=20000,
+            epochs_below=20,
+            forbids=("fc",),
+        ),
+        Preset(
+            "12k-18k",
+            "12k–18k params, exactly 19 epochs, BN + GAP + FC + 1×1 + dropout 0.069",
+            params_range=(12000, 18000),
+            epochs_exactly=19,
+            requires=("bn", "gap", "fc", "conv1x1", "dropout"),
+            dropout_p=0.069,
+        ),
+    )
+}
+
+
+def load_preset(name_or_path: str | Path) -> Preset:
+    text = str(name_or_path)
+    if text in PRESETS:
+        return PRESETS[text]
+    p = Path(text)
+    if not p.is_file():
+        raise ConfigError(
+            f"unknown preset {text!r}; built in: {', '.join(PRESETS)} (or give a preset .toml file)"
+        )
+    try:
+        d = tomllib.loads(p.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{p}: not valid TOML ({e})") from None
+    known = {f.name for f in dataclasses.fields(Preset)}
+    unknown = sorted(set(d) - known)
+    if unknown:
+        raise ConfigError(
+            f"{p}: unknown preset field {unknown[0]!r}; known: {', '.join(sorted(known))}"
+        )
+    d.setdefault("name", p.stem)
+    return Preset(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
+def features(spec: Spec, table: Table) -> dict[str, bool]:
+    prims = spec.expand(table.classes)
+    rows = table.rows
+    covers = [r.kind in ("gap", "avgpool") and r.n_out == 1 and r.kernel >= r.n_in for r in rows]
+    return {
+        "bn": any(p.kind == "bn" for p in prims),
+        "gap": any(covers),
+        "fc": any(p.kind == "linear" for p in prims),
+        "conv1x1": any(p.kind == "conv" and p.k == 1 for p in prims),
+        "dropout": any(p.kind == "dropout" for p in prims),
+    }
+
+
+def static_conditions(
+    preset: Preset,
+    spec: Spec,
+    epochs: int | None = None,
+    input_shape: tuple[int, int, int] = (1, 28, 28),
+    classes: int = 10,
+) -> list[Condition]:
+    """Every rule that can be checked without training; `epochs` checks the epoch rules too."""
+    table = layer_table(spec, input_shape, classes)
+    n = table.total_params
+    out: list[Condition] = []
+
+    def add(name: str, ok: bool, text: str) -> None:
+        out.append(Condition(name, ok, text))
+
+    if preset.params_below is not None:
+        ok = n < preset.params_below
+        add("params", ok, f"{n:,} {'<' if ok else '≥'} {preset.params_below:,} params")
+    if preset.params_range is not None:
+        lo, hi = preset.params_range
+        add(
+            "params",
+            lo <= n <= hi,
+            f"{n:,} params {'in' if lo <= n <= hi else 'outside'} {lo:,}–{hi:,}",
+        )
+    if epochs is not None:
+        if preset.epochs_at_most is not None:
+            ok = epochs <= preset.epochs_at_most
+            add("epochs", ok, f"{epochs} {'≤' if ok else '>'} {preset.epochs_at_most} epochs")
+        if preset.epochs_below is not None:
+            ok = epochs < preset.epochs_below
+            add("epochs", ok, f"{epochs} {'<' if ok else '≥'} {preset.epochs_below} epochs")
+        if preset.epochs_exactly is not None:
+            ok = epochs == preset.epochs_exactly
+            add("epochs", ok, f"{epochs} {'=' if ok else '≠'} {preset.epochs_exactly} epochs")
+    have = features(spec, table)
+    for f in preset.requires:
+        add(f, have[f], f"{'has' if have[f] else 'no'} {FEATURES[f]}")
+    for f in preset.forbids:
+        add(f, not have[f], f"{'has' if have[f] else 'no'} {FEATURES[f]}")
+    if preset.dropout_p is not None:
+        ps = sorted({p.p for p in spec.expand(classes) if p.kind == "dropout"})
+        ok = ps == [preset.dropout_p]
+        shown = ", ".join(f"{p:g}" for p in ps) or "none"
+        add("dropout_p", ok, f"dropout p {shown} {'=' if ok else '≠'} {preset.dropout_p:g}")
+    return out
+
+
+def as_dict(preset: Preset) -> dict[str, Any]:
+    return {**dataclasses.asdict(preset), "rules": preset.rules()}

@@ -1,0 +1,61 @@
+"""Each analysis rule fires when it should and not otherwise, on hand-made histories."""
+
+from tinycnn.ladder.analysis import StepStats, change, fit, next_step, stability, target
+
+ALL = frozenset({"bn", "dropout", "augmentation", "schedule"})
+
+
+def stats(test, train=None, target_=99.4, k=3, concepts=ALL):
+    test = test if isinstance(test[0], list) else [test]
+    train = train or [[a - 0.1 for a in s] for s in test]
+    train = train if isinstance(train[0], list) else [train]
+    return StepStats(7496, train, test, target_, k, concepts)
+
+
+def test_fit_rule():
+    assert fit(stats([99.0], train=[99.9])).startswith(
+        "Over-fitting: best train 99.90% vs test 99.00% (gap 0.90 pp)"
+    )
+    assert fit(stats([99.5], train=[98.9])).startswith("Train below test")
+    assert fit(stats([99.5], train=[99.6])).startswith("No over-fitting")
+
+
+def test_stability_rule():
+    assert stability(stats([99.0, 99.45, 99.5, 99.48])).startswith(
+        "Stable: the last 3 epochs stay within 0.05 pp"
+    )
+    assert stability(stats([99.0, 99.1, 99.5, 99.2])).startswith(
+        "Unstable: the last 3 epochs swing by 0.40 pp"
+    )
+    assert stability(stats([99.0, 99.3, 99.5, 99.4])) == "The last 3 epochs vary by 0.20 pp."
+
+
+def test_target_rule():
+    assert target(stats([99.0, 99.41, 99.5, 99.45])) == "Target 99.4% held from epoch 2 on."
+    assert target(stats([99.41, 99.0, 99.5, 99.45])) == (
+        "Target 99.4% reached in epochs 1, 3, 4 but not held for the last 3."
+    )
+    assert target(stats([99.0, 99.2])) == "Target 99.4% not reached: best 99.20%, 0.20 pp short."
+    assert target(stats([99.0], target_=None)) is None
+
+
+def test_change_rule_against_seed_spread():
+    prev = stats([[99.0, 99.30, 99.31, 99.32], [99.0, 99.28, 99.29, 99.30]])
+    big = stats([[99.0, 99.50, 99.51, 99.52], [99.0, 99.48, 99.49, 99.50]])
+    small = stats([[99.0, 99.31, 99.32, 99.33], [99.0, 99.27, 99.28, 99.29]])
+    assert "beyond the seed-to-seed spread" in change(big, prev)
+    assert change(big, prev).startswith("+0.20 pp")
+    assert "within the seed-to-seed spread" in change(small, prev)
+    assert "one seed" in change(stats([99.5]), stats([99.4]))
+    assert change(big, None) is None
+
+
+def test_next_concept_rule():
+    assert next_step(stats([99.0], concepts=frozenset())) == "Next: batch norm."
+    over = stats([99.0], train=[99.9], concepts=frozenset({"bn"}))
+    assert next_step(over) == "Next: dropout, against the over-fitting."
+    assert next_step(stats([99.0], concepts=frozenset({"bn", "dropout"}))).startswith(
+        "Next: augmentation"
+    )
+    assert next_step(stats([99.5, 99.5, 99.5])).startswith("Next: the target is met")
+    assert next_step(stats([99.0])).startswith("Next: all four concepts are in")

@@ -1,0 +1,118 @@
+"""Ladder files: parsing and its errors, resume, and a small end-to-end ladder."""
+
+import json
+
+import pytest
+
+from tinycnn.cli import main
+from tinycnn.errors import ConfigError
+from tinycnn.ladder import load_ladder, run_ladder
+from tinycnn.training import Runtime
+
+BASE = """
+title = "t"
+model = "gap7496"
+{target}
+[recipe]
+epochs = 2
+limit_train = 1024
+limit_test = 256
+batch_size = 64
+rotate = 0.0
+schedule = "constant"
+lr = 0.05
+"""
+STEPS = """
+[[steps]]
+title = "Skeleton"
+target = "a baseline"
+spec = { norm = false, dropout = 0.0 }
+[[steps]]
+title = "+ BN"
+target = "BN trains faster"
+spec = { norm = true }
+"""
+
+
+def write(tmp_path, body, target="[target]\ntarget = 50.0\nconsistent = 1"):
+    p = tmp_path / "l.toml"
+    p.write_text(BASE.format(target=target) + body)
+    return p
+
+
+def test_parse_steps_apply_cumulatively(tmp_path):
+    lad = load_ladder(
+        write(tmp_path, STEPS + '[[steps]]\ntitle = "rot"\nrecipe = { rotate = 7.0 }\n')
+    )
+    assert [s.title for s in lad.steps] == ["Skeleton", "+ BN", "rot"]
+    assert lad.steps[1].change == "norm False → True"
+    assert lad.steps[2].spec.norm and lad.steps[2].recipe.rotate == 7.0
+    assert lad.steps[2].recipe.epochs == 2  # base recipe carried along
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('[[steps]]\ntitle = "a"\nrecipee = { epochs = 3 }\n', "step 1: unknown field 'recipee'"),
+        ('[[steps]]\ntitle = "a"\nspec = { norn = false }\n', "step 1 spec: unknown field 'norn'"),
+        (
+            '[[steps]]\ntitle = "a"\n[[steps]]\ntitle = "b"\nrecipe = { epochs = 2 }\n',
+            "step 2 (b): changes nothing against step 1",
+        ),
+        ('[[steps]]\ntitle = "a"\nrecipe = { optimizer = "lion" }\n', "optimizer = 'lion'"),
+        ('[[steps]]\ntarget = "x"\n', "step 1: needs a title"),
+        ("", "needs at least one [[steps]]"),
+    ],
+)
+def test_parse_errors(tmp_path, body, message):
+    with pytest.raises(
+        ConfigError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")
+    ):
+        load_ladder(write(tmp_path, body))
+
+
+def test_step_that_breaks_the_preset_is_refused_before_running(tmp_path):
+    body = '[[steps]]\ntitle = "a"\n[[steps]]\ntitle = "big"\nmodel = "seq9274"\n'
+    with pytest.raises(ConfigError, match=r"step 2 \(big\) breaks preset under8k: 9,274 ≥ 8,000"):
+        load_ladder(write(tmp_path, body, target='preset = "under8k"'))
+
+
+@pytest.mark.slow
+def test_two_step_two_seed_ladder_end_to_end_and_resume(tmp_path, capsys):
+    lad = load_ladder(write(tmp_path, STEPS))
+    rt = Runtime(progress=False, threads=1, report=False)
+    out = tmp_path / "out"
+    seen = []
+    run_ladder(lad, rt, out, seeds=2, on_step=lambda s, what: seen.append((s.index, what)))
+    state = json.loads((out / "ladder.json").read_text())
+    assert [len(state["steps"][k]["runs"]) for k in ("1", "2")] == [2, 2]
+    md = (out / "ladder.md").read_text()
+    assert "| Step | Target | Results | Analysis |" in md
+    assert "last-1 min" in md and "seeds 2" in md and "seed-to-seed spread" in md
+    assert (out / "steps.png").is_file()
+    assert all("skipped" not in w for _, w in seen)
+    # run again: both steps finished with the same config → skipped, nothing new trained
+    before = sorted(p.name for p in (out / "step01").iterdir())
+    seen.clear()
+    run_ladder(lad, rt, out, seeds=2, on_step=lambda s, what: seen.append((s.index, what)))
+    assert seen == [(1, "skipped (finished)"), (2, "skipped (finished)")]
+    assert sorted(p.name for p in (out / "step01").iterdir()) == before
+
+
+def test_ladder_resume_reruns_only_unfinished_step(tmp_path):
+    lad = load_ladder(write(tmp_path, STEPS))
+    rt = Runtime(progress=False, threads=1, report=False)
+    out = tmp_path / "out"
+    run_ladder(lad, rt, out, seeds=1)
+    state = json.loads((out / "ladder.json").read_text())
+    run2 = out / state["steps"]["2"]["runs"][0]
+    (run2 / "status.json").write_text('{"state": "interrupted", "epoch": 1}')  # as after Ctrl-C
+    seen = []
+    run_ladder(lad, rt, out, seeds=1, on_step=lambda s, what: seen.append((s.index, what)))
+    assert seen[0] == (1, "skipped (finished)") and "skipped" not in seen[1][1]
+    assert len(list((out / "step02").iterdir())) == 2  # the interrupted run is kept, not reused
+
+
+def test_ladder_cli_errors(tmp_path, capsys):
+    assert main(["ladder", str(tmp_path / "none.toml")]) == 2
+    assert "no such ladder file" in capsys.readouterr().err

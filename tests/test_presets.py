@@ -1,0 +1,112 @@
+"""Presets on zoo models: each rule both passing and failing, and the messages users see."""
+
+import pytest
+
+from tinycnn import zoo
+from tinycnn.cli import main
+from tinycnn.errors import BudgetError, ConfigError
+from tinycnn.presets import PRESETS, Preset, features, load_preset, static_conditions
+from tinycnn.spec import Spec, avgpool, conv, dropout, flatten, linear, maxpool
+from tinycnn.table import layer_table
+from tinycnn.training import Recipe, Runtime, Target, train
+
+
+def broken(preset, model, epochs=None):
+    spec = zoo.get(model) if isinstance(model, str) else model
+    return [c.text for c in static_conditions(PRESETS[preset], spec, epochs) if not c.ok]
+
+
+def test_each_zoo_budget_model_fits_its_preset():
+    assert broken("under8k", "gap7496", 15) == []
+    assert broken("under10k", "seq9274", 15) == []
+    assert broken("under20k-nofc", "nofc17k", 19) == []
+    assert broken("12k-18k", "fc14k", 19) == []
+
+
+def test_params_rules_fail_with_numbers():
+    assert broken("under8k", "seq9274") == ["9,274 ≥ 8,000 params"]
+    assert broken("12k-18k", "gap7496", 19)[0] == "7,496 params outside 12,000–18,000"
+
+
+def test_epoch_rules():
+    assert broken("under8k", "gap7496", 16) == ["16 > 15 epochs"]
+    assert broken("under20k-nofc", "nofc17k", 20) == ["20 ≥ 20 epochs"]
+    assert broken("12k-18k", "fc14k", 18) == ["18 ≠ 19 epochs"]
+
+
+def test_feature_rules_fail_and_pass():
+    assert broken("under20k-nofc", "fc14k") == ["has fully connected layer"]
+    nobn = zoo.get("fc14k").with_(norm=False)
+    assert broken("12k-18k", nobn, 19) == ["no batch norm"]
+    assert broken("12k-18k", zoo.get("fc14k").with_(dropout=0.1), 19) == ["dropout p 0.1 ≠ 0.069"]
+    assert "no dropout" in broken("12k-18k", zoo.get("fc14k").with_(dropout=0.0), 19)
+
+
+def test_gap_is_any_pooling_over_the_whole_map():
+    # course style AvgPool2d(k) covering the whole remaining map counts as GAP, channel dropout
+    # counts as dropout; a pool that leaves a map larger than 1×1 does not count
+    s = Spec(
+        "course",
+        (
+            conv(8),
+            maxpool(),
+            conv(16),
+            conv(16),
+            conv(16),
+            conv(16),
+            conv("classes", then=()),
+            dropout(0.1, channel=True),
+            avgpool(3),
+        ),
+    )  # 3×3 map
+    t = layer_table(s)
+    f = features(s, t)
+    assert f["gap"] and f["dropout"] and not f["fc"]
+    s2 = Spec("notgap", (conv(8), avgpool(2), conv(8), flatten(), linear("classes")))
+    assert not features(s2, layer_table(s2))["gap"]
+
+
+def test_user_preset_file(tmp_path):
+    p = tmp_path / "mine.toml"
+    p.write_text('params_below = 7000\nrequires = ["bn"]\ntarget = 99.0\n')
+    pre = load_preset(p)
+    assert pre.name == "mine" and pre.rules() == [
+        "< 7,000 params",
+        "test ≥ 99.0% in the last epoch",
+        "must have batch norm",
+    ]
+    bad = tmp_path / "bad.toml"
+    bad.write_text("params_belw = 7000\n")
+    with pytest.raises(ConfigError, match="unknown preset field 'params_belw'"):
+        load_preset(bad)
+    bad.write_text('requires = ["attention"]\n')
+    with pytest.raises(ConfigError, match="unknown feature 'attention'"):
+        load_preset(bad)
+    with pytest.raises(ConfigError, match="unknown preset 'nope'; built in: under8k"):
+        load_preset("nope")
+
+
+def test_train_with_preset_refuses_and_judges(tmp_path):
+    rt = Runtime(out=str(tmp_path), progress=False, threads=1, report=False)
+    with pytest.raises(BudgetError, match="seq9274 breaks preset under8k: 9,274 ≥ 8,000 params"):
+        train("seq9274", Recipe(epochs=1), Target(preset="under8k"), rt)
+    r = train(
+        "gap7496", Recipe(epochs=1, limit_train=256, limit_test=128), Target(preset="under8k"), rt
+    )
+    line = r.verdict.line()
+    assert line.startswith("FAIL  ✗ test ≥ 99.40% in each of the last 3 epochs")
+    assert "7,496 < 8,000 params · 1 ≤ 15 epochs" in line
+
+
+def test_check_cli(capsys):
+    assert main(["check", "fc14k", "--preset", "12k-18k", "--epochs", "19"]) == 0
+    assert capsys.readouterr().out.startswith("PASS  fc14k vs 12k-18k: 14,010 params in")
+    assert main(["check", "gap7496", "--preset", "under20k-nofc"]) == 0
+    assert main(["check", "seq9274", "--preset", "under8k"]) == 1
+    assert "✗ 9,274 ≥ 8,000 params" in capsys.readouterr().out
+    assert main(["presets"]) == 0
+    assert "12k-18k" in capsys.readouterr().out
+
+
+def test_preset_dataclass_is_data():
+    assert isinstance(PRESETS["under8k"], Preset)

@@ -37,11 +37,18 @@ def main() -> None:
     res = run_seeds(args.model, recipe, target, runtime, list(range(1, args.seeds + 1)))
     result = {
         "command": f"python benchmarks/default_recipe.py --seeds {args.seeds}",
-        "model": args.model, "params": res.runs[0].params,
-        "recipe": dataclasses.asdict(recipe), "target": dataclasses.asdict(target),
-        "machine": {"platform": platform.platform(), "processor": platform.processor(),
-                    "cpu_count": __import__("os").cpu_count(), "torch": torch.__version__,
-                    "processes": procs, "threads_per_process": threads},
+        "model": args.model,
+        "params": res.runs[0].params,
+        "recipe": dataclasses.asdict(recipe),
+        "target": dataclasses.asdict(target),
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor(),
+            "cpu_count": __import__("os").cpu_count(),
+            "torch": torch.__version__,
+            "processes": procs,
+            "threads_per_process": threads,
+        },
         "wall_seconds": time.time() - t0,
         "summary": res.summary(),
         "line": res.line(),

@@ -116,3 +116,13 @@ def test_ladder_resume_reruns_only_unfinished_step(tmp_path):
 def test_ladder_cli_errors(tmp_path, capsys):
     assert main(["ladder", str(tmp_path / "none.toml")]) == 2
     assert "no such ladder file" in capsys.readouterr().err
+
+
+def test_shipped_example_ladders_parse_and_fit_their_presets():
+    from pathlib import Path
+
+    files = sorted(Path(__file__).parent.parent.glob("examples/ladders/*.toml"))
+    assert len(files) == 4
+    for f in files:
+        lad = load_ladder(f)  # raises if a step changes nothing or breaks the preset
+        assert lad.steps and all(s.goal for s in lad.steps), f

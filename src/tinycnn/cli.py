@@ -110,6 +110,26 @@ def _add_more(sub: argparse._SubParsersAction) -> None:
     _input_args(p)
     p.set_defaults(func=cmd_ladder)
 
+    p = sub.add_parser(
+        "bench",
+        help="time the published pipeline style against tinycnn's (same model and recipe)",
+        description="Train MODEL with the reference per-sample pipeline and with tinycnn's, "
+        "for the same epochs and seeds, and print s/epoch, images/s, speed-up and accuracy.",
+    )
+    p.add_argument("model", nargs="?", default=zoo.DEFAULT_MODEL, metavar="MODEL")
+    p.add_argument("--epochs", type=int, default=3, metavar="N")
+    p.add_argument("--seeds", type=int, default=2, metavar="N")
+    p.add_argument("--threads", type=int, metavar="N", help="torch CPU threads")
+    p.add_argument(
+        "--no-reference",
+        dest="reference",
+        action="store_false",
+        help="skip the slow reference pipeline",
+    )
+    p.add_argument("--no-bf16", dest="bf16", action="store_false", help="skip the bf16 row")
+    p.add_argument("--json", metavar="FILE", help="also write the raw results as JSON")
+    p.set_defaults(func=cmd_bench)
+
     p = sub.add_parser("presets", help="list the assignment presets and their rules")
     p.set_defaults(func=cmd_presets)
 
@@ -178,6 +198,19 @@ def cmd_ladder(args: argparse.Namespace) -> int:
     runtime = Runtime(device=args.device, threads=args.threads, progress=False, report=args.report)
     d = run_ladder(ladder, runtime, out, args.seeds, args.data_dir, on_step)
     print(f"wrote {d / 'ladder.md'}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import benchmark, render
+
+    result = benchmark(args.model, args.epochs, args.seeds, args.bf16, args.reference, args.threads)
+    print(render(result))
+    if args.json:
+        from pathlib import Path
+
+        Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+        print(f"wrote {args.json}")
     return 0
 
 

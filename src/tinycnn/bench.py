@@ -1,0 +1,189 @@
+"""Speed benchmark: the published pipeline style against tinycnn's, same model and recipe.
+
+The reference is written here with torch alone, the way the published notebooks train: a
+per-sample `Dataset` that rotates each image on its own, a `DataLoader` with 2 workers, an eager
+model with `nn.Dropout`, log-softmax + NLL, and a `.item()` per batch for the progress line.
+tinycnn's pipeline is `Trainer` itself. Both run the same spec and recipe (OneCycleLR over the
+benchmark's epochs) in one process, so the ratio compares like with like on this machine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+from torch.utils.data import Dataset as TorchDataset
+
+from . import zoo
+from .builder import build
+from .data import Dataset, load
+from .training.augment import apply_affine, rotation_matrix
+from .training.config import Recipe, Runtime, Target
+from .training.loop import Trainer
+from .training.optim import Schedule, make_optimizer
+
+PUBLISHED_MEAN, PUBLISHED_STD = 0.1307, 0.3081  # what the notebooks type in
+REFERENCE_WORKERS = 2
+
+
+class PerSampleMNIST(TorchDataset):
+    """One image at a time, as torchvision's MNIST + RandomRotation + Normalize would."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, degrees: float):
+        self.x, self.y, self.degrees = x, y, degrees
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        img = self.x[i].float().div(255).unsqueeze(0)  # (1, 1, H, W)
+        if self.degrees:
+            angle = (torch.rand(1) * 2 - 1) * self.degrees
+            img = apply_affine(img, rotation_matrix(angle))
+        return ((img - PUBLISHED_MEAN) / PUBLISHED_STD)[0], int(self.y[i])
+
+
+def reference_run(
+    data: Dataset, model: str, recipe: Recipe, threads: int
+) -> list[dict[str, float]]:
+    torch.manual_seed(recipe.seed)
+    torch.set_num_threads(threads)
+    net = build(zoo.resolve(model), data.input_shape, data.classes)
+    train = DataLoader(
+        PerSampleMNIST(data.train_x, data.train_y, recipe.rotate),
+        batch_size=recipe.batch_size,
+        shuffle=True,
+        num_workers=REFERENCE_WORKERS,
+        persistent_workers=True,
+    )
+    test = DataLoader(
+        PerSampleMNIST(data.test_x, data.test_y, 0.0),
+        batch_size=recipe.batch_size,
+        num_workers=REFERENCE_WORKERS,
+        persistent_workers=True,
+    )
+    opt = make_optimizer(net, recipe)
+    sched = Schedule(opt, recipe, len(train))
+    out = []
+    for _ in range(recipe.epochs):
+        t0 = time.perf_counter()
+        net.train()
+        for x, y in train:
+            opt.zero_grad()
+            loss = F.nll_loss(F.log_softmax(net(x), dim=1), y)
+            loss.backward()
+            opt.step()
+            sched.after_batch()
+            _ = loss.item()  # the per-batch progress line of the notebooks
+        net.eval()
+        correct = 0
+        with torch.no_grad():
+            for x, y in test:
+                correct += int((net(x).argmax(1) == y).sum().item())
+        out.append(
+            {"seconds": time.perf_counter() - t0, "test_acc": 100 * correct / len(data.test_x)}
+        )
+    return out
+
+
+def tinycnn_run(
+    data: Dataset, model: str, recipe: Recipe, runtime: Runtime
+) -> list[dict[str, float]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        rt = dataclasses.replace(runtime, out=tmp, progress=False, report=False)
+        t = Trainer(zoo.resolve(model), recipe, Target(target=None), rt, data, Path(tmp))
+        result = t.fit()
+    return [{"seconds": m["seconds"], "test_acc": m["test_acc"]} for m in result.metrics]
+
+
+def benchmark(
+    model: str = zoo.DEFAULT_MODEL,
+    epochs: int = 3,
+    seeds: int = 2,
+    bf16: bool = True,
+    reference: bool = True,
+    threads: int | None = None,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """Time each pipeline for `epochs` epochs × `seeds` seeds; returns a JSON-ready dict.
+
+    `limit` keeps only the first N train and test images (a smoke test, not a benchmark)."""
+    threads = threads or os.cpu_count() or 1
+    data = load()
+    if limit is not None:
+        data = dataclasses.replace(
+            data,
+            train_x=data.train_x[:limit],
+            train_y=data.train_y[:limit],
+            test_x=data.test_x[:limit],
+            test_y=data.test_y[:limit],
+        )
+    pipelines: dict[str, Any] = {}
+    if reference:
+        pipelines["reference (per-sample loader)"] = lambda r: reference_run(
+            data, model, r, threads
+        )
+    base = Runtime(threads=threads)
+    pipelines["tinycnn"] = lambda r: tinycnn_run(data, model, r, base)
+    if bf16:
+        pipelines["tinycnn --bf16"] = lambda r: tinycnn_run(
+            data, model, r, dataclasses.replace(base, bf16=True)
+        )
+    rows = {}
+    for name, run in pipelines.items():
+        per_seed = [run(Recipe(epochs=epochs, seed=s)) for s in range(1, seeds + 1)]
+        secs = [m["seconds"] for ms in per_seed for m in ms]
+        accs = [ms[-1]["test_acc"] for ms in per_seed]
+        spe = sum(secs) / len(secs)
+        rows[name] = {
+            "seconds_per_epoch": spe,
+            "images_per_second": len(data.train_x) / spe,
+            "final_test_acc_mean": sum(accs) / len(accs),
+            "final_test_acc": accs,
+            "per_seed": per_seed,
+        }
+    first = next(iter(rows.values()))
+    for row in rows.values():
+        row["speedup"] = first["seconds_per_epoch"] / row["seconds_per_epoch"]
+    return {
+        "model": model,
+        "epochs": epochs,
+        "seeds": seeds,
+        "limit": limit,
+        "recipe": dataclasses.asdict(Recipe(epochs=epochs)),
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor(),
+            "cpu_count": os.cpu_count(),
+            "threads": threads,
+            "torch": torch.__version__,
+            "device": "cpu",
+        },
+        "pipelines": rows,
+    }
+
+
+def render(result: dict[str, Any]) -> str:
+    head = (
+        f"{result['model']}, {result['epochs']} epochs × {result['seeds']} seeds, "
+        f"{result['machine']['cpu_count']} CPU cores, torch {result['machine']['torch']}"
+    )
+    lines = [
+        head,
+        "| pipeline | s/epoch | images/s | speed-up | final test acc (mean) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, r in result["pipelines"].items():
+        lines.append(
+            f"| {name} | {r['seconds_per_epoch']:.1f} | {r['images_per_second']:,.0f} "
+            f"| {r['speedup']:.2f}× | {r['final_test_acc_mean']:.2f}% |"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,13 @@
+"""The benchmark harness runs every pipeline on the same model and reports comparable rows."""
+
+from tinycnn.bench import benchmark, render
+
+
+def test_benchmark_smoke():
+    r = benchmark("gap7496", epochs=1, seeds=1, threads=1, limit=256)
+    names = list(r["pipelines"])
+    assert names == ["reference (per-sample loader)", "tinycnn", "tinycnn --bf16"]
+    for row in r["pipelines"].values():
+        assert row["seconds_per_epoch"] > 0 and 0 <= row["final_test_acc_mean"] <= 100
+    assert r["pipelines"][names[0]]["speedup"] == 1.0
+    assert "| tinycnn |" in render(r)

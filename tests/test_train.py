@@ -12,7 +12,7 @@ QUICK = dict(epochs=2, limit_train=512, limit_test=256, batch_size=64)
 
 
 def rt(tmp_path, **kw):
-    return Runtime(out=str(tmp_path / "runs"), progress=False, threads=1, **kw)
+    return Runtime(out=str(tmp_path / "runs"), progress=False, threads=1, report=False, **kw)
 
 
 def numbers(metrics):

@@ -8,19 +8,10 @@ import sys
 
 import pytest
 
-ARGS = [
-    "--epochs",
-    "3",
-    "--limit-train",
-    "1500",
-    "--limit-test",
-    "300",
-    "--threads",
-    "1",
-    "--quiet",
-    "--batch-size",
-    "64",
-]
+# fmt: off
+ARGS = ["--epochs", "3", "--limit-train", "1500", "--limit-test", "300", "--threads", "1",
+        "--quiet", "--batch-size", "64", "--no-report"]
+# fmt: on
 
 
 def tinycnn(*argv, **kw):

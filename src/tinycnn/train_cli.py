@@ -46,6 +46,11 @@ HELP = {
     "out": "folder for run directories",
     "progress": "show a progress bar on a terminal",
     "compile": "torch.compile the model",
+    "report": "write report.md with pictures at the end",
+    "fast_dropout": "cheaper element-wise dropout masks on the CPU (same distribution)",
+    "channels_last": "channels-last memory format",
+    "bf16": "bfloat16 autocast (faster on CPUs with AMX and on GPUs; changes the numbers)",
+    "preset": "assignment rules (tinycnn presets): sets the target, checks the rest",
 }
 
 
@@ -64,6 +69,14 @@ def add_train_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="exit 1 when the verdict is FAIL")
     p.add_argument("--quiet", action="store_true", help="no progress bar (epoch lines remain)")
     p.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        metavar="N",
+        help="train N seeds (seed, seed+1, …) in parallel processes; report mean ± std and how "
+        "many met the target",
+    )
+    p.add_argument(
         "--dry-run",
         action="store_true",
         help="one quick epoch on 512 images to check that everything runs",
@@ -75,7 +88,7 @@ def add_train_parser(sub: Any) -> argparse.ArgumentParser:
             kw: dict[str, Any] = {
                 "dest": f.name,
                 "default": argparse.SUPPRESS,
-                "help": HELP.get(f.name, ""),
+                "help": f"{HELP.get(f.name, '')} (default: {f.default})",
             }
             if isinstance(f.default, bool):
                 kw["action"] = argparse.BooleanOptionalAction

@@ -1,0 +1,88 @@
+"""Multi-seed consistency: the summary's numbers against hand computation, and a real 2-seed run."""
+
+import statistics
+from pathlib import Path
+
+from tinycnn.cli import main
+from tinycnn.training import Recipe, Runtime, Target
+from tinycnn.training.loop import RunResult
+from tinycnn.training.seeds import SeedsResult, run_seeds, workers_for
+from tinycnn.training.verdict import judge
+
+
+def fake(accs):
+    metrics = [{"epoch": i + 1, "test_acc": a, "seconds": 1.0} for i, a in enumerate(accs)]
+    t = Target(99.4, 2)
+    return RunResult(Path("x"), metrics, judge(t, accs, 1, len(accs)), 1)
+
+
+def test_summary_numbers_by_hand():
+    t = Target(99.4, 2)
+    res = SeedsResult(
+        (1, 2, 3),
+        (fake([99.0, 99.5, 99.6]), fake([99.1, 99.3, 99.7]), fake([98.9, 99.45, 99.41])),
+        t,
+    )
+    assert res.passed == 2  # seed 2 dips to 99.3 in the last two epochs
+    assert res.last_k_min() == [99.5, 99.3, 99.41]
+    s = res.summary()
+    assert s["last_k_min_mean"] == statistics.fmean([99.5, 99.3, 99.41])
+    assert s["last_k_min_std"] == statistics.stdev([99.5, 99.3, 99.41])
+    assert [round(e["mean"], 4) for e in s["per_epoch"]] == [
+        99.0,
+        round((99.5 + 99.3 + 99.45) / 3, 4),
+        99.57,
+    ]
+    assert res.line().startswith("2/3 seeds met the target; min of the last 2 epochs: 99.40 ± ")
+
+
+def test_workers_never_oversubscribe():
+    assert workers_for(5, cores=2) == (2, 1)
+    assert workers_for(1, cores=2) == (1, 2)
+    assert workers_for(16, cores=16) == (8, 2)
+    assert workers_for(3, cores=16) == (3, 5)
+
+
+def test_two_seeds_in_process(tmp_path):
+    rt = Runtime(out=str(tmp_path), progress=False, threads=1, report=False)
+    res = run_seeds(
+        "gap7496",
+        Recipe(epochs=1, limit_train=256, limit_test=128, batch_size=64),
+        Target(target=5.0, consistent=1),
+        rt,
+        [3, 4],
+        workers=1,
+    )
+    assert [r.run_dir.parent for r in res.runs] == [tmp_path, tmp_path]
+    assert res.runs[0].metrics != res.runs[1].metrics  # different seeds, different runs
+    assert res.seeds == (3, 4) and res.n == 2
+
+
+def test_train_seeds_cli(tmp_path, capsys):
+    argv = [
+        "train",
+        "--seeds",
+        "2",
+        "--epochs",
+        "1",
+        "--limit-train",
+        "256",
+        "--limit-test",
+        "128",
+        "--target",
+        "5",
+        "--consistent",
+        "1",
+        "--no-report",
+        "--out",
+        str(tmp_path),
+        "--quiet",
+        "--threads",
+        "1",
+    ]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "seed 1: " in out and "seed 2: " in out
+    assert "seeds met the target; min of the last 1 epochs" in out
+    (group,) = [p for p in tmp_path.iterdir() if "-seeds-" in p.name]
+    assert (group / "seeds.json").is_file() and (group / "curves.png").is_file()

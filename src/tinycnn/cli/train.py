@@ -1,4 +1,4 @@
-"""`tinycnn train`: flags generated from the config dataclasses, so every field is settable."""
+"""`train`: flags generated from the config dataclasses, so every field is settable."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import dataclasses
 import sys
 from typing import Any
 
-from . import zoo
-from .errors import ConfigError
-from .training.config import SECTIONS, Recipe, Runtime, Target, load_config_file, make
+from .. import zoo
+from ..errors import ConfigError
+from ..training.config import SECTIONS, Recipe, Runtime, Target, load_config_file, make
 
 HELP = {
     "epochs": "epochs to train",
@@ -130,3 +130,63 @@ def resolve_configs(args: argparse.Namespace) -> tuple[Recipe, Target, Runtime]:
         make(Target, values["target"]),
         make(Runtime, values["runtime"]),
     )
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from ..training import format_epoch, resume, train
+
+    recipe, target, runtime = resolve_configs(args)
+
+    def start(trainer) -> None:  # noqa: ANN001
+        t = trainer.model.table
+        print(
+            f"{trainer.spec.name}: {t.total_params:,} params, receptive field "
+            f"{t.receptive_field}; {len(trainer.train_x):,} train / {len(trainer.test_x):,} "
+            f"test images; {trainer.device}, {trainer.threads} threads; seed "
+            f"{trainer.recipe.seed}"
+        )
+        print(f"run directory: {trainer.run_dir}", flush=True)
+
+    def epoch(m: dict) -> None:
+        print(format_epoch(m), flush=True)
+
+    if args.seeds > 1 and not args.resume:
+        return _train_seeds(args, recipe, target, runtime)
+    if args.resume:
+        result = resume(args.resume, runtime if _runtime_given(args) else None, epoch, start)
+    else:
+        model = args.model or zoo.DEFAULT_MODEL
+        result = train(model, recipe, target, runtime, args.data_dir, epoch, start)
+    print(result.verdict.line())
+    if (result.run_dir / "report.md").is_file():
+        print(f"report: {result.run_dir / 'report.md'}")
+    print(f"saved: {result.run_dir}")
+    return 1 if args.strict and not result.verdict.passed else 0
+
+
+def _train_seeds(args: argparse.Namespace, recipe, target, runtime) -> int:  # noqa: ANN001
+    from ..training.seeds import run_seeds, save_seeds
+
+    seeds = list(range(recipe.seed, recipe.seed + args.seeds))
+    print(
+        f"training {args.model or zoo.DEFAULT_MODEL} with seeds {seeds[0]}…{seeds[-1]} in "
+        f"parallel processes",
+        flush=True,
+    )
+    res = run_seeds(args.model or zoo.DEFAULT_MODEL, recipe, target, runtime, seeds, args.data_dir)
+    for s, r in zip(res.seeds, res.runs, strict=True):
+        print(f"seed {s}: {r.verdict.line()}  ({r.run_dir})")
+    print("epoch  test acc mean ± std (min–max) over seeds")
+    for e in res.per_epoch():
+        print(f"{e['epoch']:>5}  {e['mean']:.2f} ± {e['std']:.2f}  ({e['min']:.2f}–{e['max']:.2f})")
+    print(res.line())
+    print(f"saved: {save_seeds(res, runtime.out)}")
+    return 1 if args.strict and res.passed < res.n else 0
+
+
+def _runtime_given(args: argparse.Namespace) -> bool:
+    return any(hasattr(args, f) for f in ("device", "threads", "out", "compile"))
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    add_train_parser(sub).set_defaults(func=cmd_train)

@@ -1,0 +1,47 @@
+"""The command line: the only package that reads argv or prints. Everything else is library code.
+
+Each module registers its sub-commands: `models` (summary, zoo, presets, check), `train`,
+`reports` (evaluate, report, compare) and `experiments` (ladder, bench).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from ..errors import TinyCnnError, TrainingInterrupted
+from . import experiments, models, reports, train
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tinycnn",
+        description="Design tiny CNNs step by step under hard budgets (MNIST bundled).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in (models, train, reports, experiments):
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    func: Handler = args.func
+    try:
+        return func(args)
+    except TrainingInterrupted as e:
+        print(f"\n{e}", file=sys.stderr)
+        return 130
+    except TinyCnnError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,20 @@
+"""Helpers shared by the sub-commands."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def input_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data-dir", metavar="DIR", help="folder of IDX files (default: the bundled MNIST)"
+    )
+
+
+def shape_from_data(args: argparse.Namespace) -> tuple[tuple[int, int, int], int]:
+    if args.data_dir is None:
+        return (1, 28, 28), 10  # bundled MNIST; avoids reading 11 MB just to print a table
+    from ..data import load
+
+    ds = load(args.data_dir)
+    return ds.input_shape, ds.classes

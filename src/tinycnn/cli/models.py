@@ -1,0 +1,104 @@
+"""`summary`, `zoo`, `presets`, `check`: what a model is and whether it fits the rules."""
+
+from __future__ import annotations
+
+import argparse
+
+from .. import zoo
+from ..builder import build
+from ..summary import render_json, render_markdown, render_text, verify
+from .common import input_args, shape_from_data
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "summary",
+        help="layer table: shapes, params, receptive fields",
+        description="Print the layer table of MODEL (a zoo name or a spec .toml "
+        "file), derived from the spec and checked against the module.",
+    )
+    p.add_argument("model", metavar="MODEL", help="zoo name (see `tinycnn zoo`) or spec .toml")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--markdown", action="store_true", help="GitHub Markdown table")
+    fmt.add_argument("--json", action="store_true", help="machine-readable JSON")
+    input_args(p)
+    p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser(
+        "zoo",
+        help="list the registered models, or print one as TOML",
+        description="List the zoo; with NAME, print its spec as TOML (a starting "
+        "point for your own spec file).",
+    )
+    p.add_argument("name", nargs="?", metavar="NAME", help="model to print as a TOML spec")
+    p.set_defaults(func=cmd_zoo)
+
+    p = sub.add_parser("presets", help="list the assignment presets and their rules")
+    p.set_defaults(func=cmd_presets)
+
+    p = sub.add_parser(
+        "check",
+        help="check a model against a preset without training",
+        description="Check MODEL against a preset's static rules (params, layers, dropout, "
+        "epochs); the accuracy rule is checked by `tinycnn train --preset`.",
+    )
+    p.add_argument("model", metavar="MODEL", help="zoo name or spec .toml")
+    p.add_argument("--preset", required=True, metavar="NAME|FILE")
+    p.add_argument("--epochs", type=int, metavar="N", help="also check the epoch rules")
+    input_args(p)
+    p.set_defaults(func=cmd_check)
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    spec = zoo.resolve(args.model)
+    shape, classes = shape_from_data(args)
+    table = verify(build(spec, shape, classes))
+    render = render_json if args.json else render_markdown if args.markdown else render_text
+    print(render(table))
+    return 0
+
+
+def cmd_zoo(args: argparse.Namespace) -> int:
+    if args.name:
+        print(zoo.get(args.name).to_toml(), end="")
+        return 0
+    for name in zoo.names():
+        spec = zoo.get(name)
+        params = build(spec).table.total_params
+        default = "  (default)" if name == zoo.DEFAULT_MODEL else ""
+        print(f"{name:10s} {params:>7,} params  {spec.description}{default}")
+        print(f"{'':10s} {'':>14s}  source: {spec.source}")
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    from ..presets import PRESETS
+
+    for p in PRESETS.values():
+        print(f"{p.name:14s} {p.description}")
+        print(f"{'':14s} rules: {' · '.join(p.rules())}")
+    print("Your own: a .toml file with the same fields (see README), passed as --preset FILE.")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from ..presets import load_preset, static_conditions
+
+    preset, spec = load_preset(args.preset), zoo.resolve(args.model)
+    shape, classes = shape_from_data(args)
+    conds = static_conditions(preset, spec, args.epochs, shape, classes)
+    ok = all(c.ok for c in conds)
+    print(
+        f"{'PASS' if ok else 'FAIL'}  {spec.name} vs {preset.name}: "
+        + " · ".join(c.text if c.ok else f"✗ {c.text}" for c in conds)
+    )
+    if preset.target is not None:
+        print(
+            f"      accuracy rule ({_acc_rule(preset)}) is "
+            f"checked by: tinycnn train {args.model} --preset {args.preset}"
+        )
+    return 0 if ok else 1
+
+
+def _acc_rule(preset) -> str:  # noqa: ANN001
+    return next(r for r in preset.rules() if r.startswith("test ≥"))

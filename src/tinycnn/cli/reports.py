@@ -1,0 +1,82 @@
+"""`evaluate`, `report`, `compare`: reading runs back."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from .common import input_args
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="accuracy, per-class figures, confusion, mistakes",
+        description="Evaluate a run directory (its last checkpoint) or a "
+        "checkpoint file on the test set.",
+    )
+    p.add_argument("path", metavar="RUN_DIR|CHECKPOINT")
+    p.add_argument("--json", action="store_true", help="machine-readable JSON")
+    input_args(p)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser(
+        "report",
+        help="write report.md (tables and pictures) into a run",
+        description="Write RUN_DIR/report.md with the spec, layer table, recipe, "
+        "per-epoch log, verdict and pictures (train does this too).",
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    input_args(p)
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "compare",
+        help="one table across runs",
+        description="Compare runs: model, params, epochs, best/last accuracies, "
+        "epochs at or above the target, verdict, time.",
+    )
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    p.add_argument("--sort", metavar="COL", help="column to sort by (numbers: largest first)")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--markdown", action="store_true", help="GitHub Markdown table")
+    fmt.add_argument("--json", action="store_true", help="machine-readable JSON")
+    p.set_defaults(func=cmd_compare)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from ..reports import evaluate_run
+
+    _, ev, _ = evaluate_run(args.path, args.data_dir)
+    if args.json:
+        print(json.dumps(ev.to_json(), indent=2))
+        return 0
+    print(
+        f"Test set: Average loss: {ev.loss:.4f}, Accuracy: {ev.correct}/{ev.total} "
+        f"({ev.accuracy:.2f}%)"
+    )
+    print("class  images  precision  recall(accuracy)")
+    for c, (p, r, n) in enumerate(zip(ev.precision, ev.recall, ev.support, strict=True)):
+        print(f"{c:>5}  {n:>6}  {p:>8.2f}%  {r:>8.2f}%")
+    print("confusion matrix (rows: true, columns: predicted)")
+    for row in ev.confusion:
+        print(" ".join(f"{v:>5}" for v in row))
+    print(f"{len(ev.misclassified)} misclassified; most confident mistakes (index true→pred p):")
+    for m in ev.misclassified[:10]:
+        print(f"  {m['index']:>5}  {m['true']}→{m['pred']}  {m['confidence']:.3f}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from ..reports import write_report
+
+    print(f"wrote {write_report(args.run_dir, args.data_dir)}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from ..reports import compare, render_compare
+
+    rows = compare(args.run_dirs, args.sort)
+    print(json.dumps(rows, indent=2) if args.json else render_compare(rows, args.markdown))
+    return 0

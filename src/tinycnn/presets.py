@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
+from . import tomlfile
 from .errors import ConfigError
 from .spec import Spec
 from .table import Table, layer_table
@@ -117,14 +116,10 @@ def load_preset(name_or_path: str | Path) -> Preset:
     if text in PRESETS:
         return PRESETS[text]
     p = Path(text)
+    hint = f"built in: {', '.join(PRESETS)} (or give a preset .toml file)"
     if not p.is_file():
-        raise ConfigError(
-            f"unknown preset {text!r}; built in: {', '.join(PRESETS)} (or give a preset .toml file)"
-        )
-    try:
-        d = tomllib.loads(p.read_text())
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{p}: not valid TOML ({e})") from None
+        raise ConfigError(f"unknown preset {text!r}; {hint}")
+    d = tomlfile.read(p, "preset file", hint, ConfigError)
     known = {f.name for f in dataclasses.fields(Preset)}
     unknown = sorted(set(d) - known)
     if unknown:

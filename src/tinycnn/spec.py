@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
-import tomllib
 
+from . import tomlfile
 from .errors import SpecError
 
 CLASSES = "classes"  # `out = "classes"`: as many outputs as the data has classes
@@ -205,12 +205,7 @@ class Spec:
 
     @classmethod
     def from_toml(cls, text: str, where: str = "spec") -> Spec:
-        try:
-            return cls.from_dict(tomllib.loads(text), where)
-        except tomllib.TOMLDecodeError as e:
-            raise SpecError(
-                f"{where}: not valid TOML ({e}); check the quoting and brackets"
-            ) from None
+        return cls.from_dict(tomlfile.parse(text, where, SpecError), where)
 
 
 def load_spec_file(path: str | Path) -> Spec:

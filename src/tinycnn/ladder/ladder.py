@@ -26,9 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
-from .. import zoo
+from .. import tomlfile, zoo
 from ..errors import ConfigError
 from ..spec import Spec
 from ..training import runs
@@ -82,12 +80,7 @@ def _diff(before: dict[str, Any], after: dict[str, Any], defaults: dict[str, Any
 
 def load_ladder(path: str | Path) -> Ladder:
     p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"{p}: no such ladder file; see examples/ladders/ for the format")
-    try:
-        d = tomllib.loads(p.read_text())
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{p}: not valid TOML ({e})") from None
+    d = tomlfile.read(p, "ladder file", "see examples/ladders/ for the format", ConfigError)
     where = str(p)
     _known(d, LADDER_KEYS, where)
     if not d.get("steps"):

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
+from .. import tomlfile
 from ..errors import ConfigError
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
@@ -101,12 +100,7 @@ def split_flat(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def load_config_file(path: str | Path) -> dict[str, dict[str, Any]]:
     p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"{p}: no such config file; check the path given to --config")
-    try:
-        data = tomllib.loads(p.read_text())
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{p}: not valid TOML ({e}); check quoting and brackets") from None
+    data = tomlfile.read(p, "config file", "check the path given to --config", ConfigError)
     flat = {k: v for k, v in data.items() if not isinstance(v, dict)}
     out = split_flat(flat) if flat else {name: {} for name in SECTIONS}
     for key, value in data.items():

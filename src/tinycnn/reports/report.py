@@ -81,7 +81,8 @@ def write_report(run_dir: str | Path, data_dir: str | Path | None = None) -> Pat
         f"**Verdict:** `{verdict}`",
         "",
         f"Test accuracy of the final model: **{ev.accuracy:.2f}%** ({ev.correct}/{ev.total}), "
-        f"loss {ev.loss:.4f}; {len(ev.misclassified)} misclassified.",
+        f"loss {ev.loss:.4f}; {len(ev.misclassified)} misclassified. One run (seed "
+        f"{run.config['recipe']['seed']}): use `tinycnn train --seeds N` to see the spread.",
         "",
         "## Learning curves",
         "",

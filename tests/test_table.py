@@ -59,3 +59,14 @@ def test_hand_computed_params_and_macs():
     assert [r.params for r in t.rows] == [36, 8, 0, 0, 4 * 10 + 10]
     assert t.macs == 26 * 26 * 4 * 9 + 4 * 10
     assert t.total_params == sum(p.numel() for p in build(s).parameters())
+
+
+def test_readme_spec_example_matches_its_comments():
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    block = re.search(r'```toml\n(name = "mine".*?)```', readme, re.S).group(1)
+    t = layer_table(Spec.from_toml(block))
+    assert [r.r_out for r in t.rows if r.kind in SPATIAL] == [3, 4, 8, 12, 28]
+    assert [r.n_out for r in t.rows if r.kind in SPATIAL] == [26, 13, 11, 9, 1]

@@ -182,7 +182,11 @@ class Spec:
         return d
 
     def to_toml(self) -> str:
-        return tomli_w.dumps(self.to_dict())
+        """Switches first, then one layer per line as an inline table: reads like the network."""
+        d = self.to_dict()
+        layers = d.pop("layers")
+        rows = ",\n".join(f"    {_inline(layer)}" for layer in layers)
+        return tomli_w.dumps(d) + f"layers = [\n{rows},\n]\n"
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], where: str = "spec") -> Spec:
@@ -206,6 +210,15 @@ class Spec:
     @classmethod
     def from_toml(cls, text: str, where: str = "spec") -> Spec:
         return cls.from_dict(tomlfile.parse(text, where, SpecError), where)
+
+
+def _inline(d: dict[str, Any]) -> str:
+    def value(v: Any) -> str:
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return tomli_w.dumps({"v": v})[len("v = ") :].strip()
+
+    return "{ " + ", ".join(f"{k} = {value(v)}" for k, v in d.items()) + " }"
 
 
 def load_spec_file(path: str | Path) -> Spec:

@@ -7,15 +7,14 @@ from typing import Any
 
 from ..reports import plots
 from ..reports.rundir import read_run
+from ..table import layer_table
 from ..training import runs
 from .analysis import StepStats, analyse
 
 AUGMENT_FIELDS = ("rotate", "shift", "scale", "erase")
 
 
-def concepts(
-    spec_dict: dict[str, Any], recipe: dict[str, Any], has_bn: bool, has_drop: bool
-) -> frozenset[str]:
+def concepts(recipe: dict[str, Any], has_bn: bool, has_drop: bool) -> frozenset[str]:
     out = set()
     if has_bn:
         out.add("bn")
@@ -33,8 +32,6 @@ def step_stats(run_dirs: list[Path], target: float | None, k: int) -> StepStats:
     first = loaded[0]
     d = first.config["data"]
     prims = first.spec.expand(d["classes"])
-    from ..table import layer_table
-
     params = layer_table(first.spec, tuple(d["input_shape"]), d["classes"]).total_params
     kinds = {p.kind for p in prims}
     return StepStats(
@@ -43,9 +40,7 @@ def step_stats(run_dirs: list[Path], target: float | None, k: int) -> StepStats:
         test_acc=[[m["test_acc"] for m in r.metrics] for r in loaded],
         target=target,
         k=k,
-        concepts=concepts(
-            first.config["model"], first.config["recipe"], "bn" in kinds, "dropout" in kinds
-        ),
+        concepts=concepts(first.config["recipe"], "bn" in kinds, "dropout" in kinds),
         seconds=sum(m["seconds"] for r in loaded for m in r.metrics) / len(loaded),
     )
 

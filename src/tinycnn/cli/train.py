@@ -77,6 +77,12 @@ def add_train_parser(sub: Any) -> argparse.ArgumentParser:
         "many met the target",
     )
     p.add_argument(
+        "--stacked",
+        action="store_true",
+        help="with --seeds: train all seeds at once in one process as one stacked model "
+        "(fast on a GPU; not resumable)",
+    )
+    p.add_argument(
         "--dry-run",
         action="store_true",
         help="one quick epoch on 512 images to check that everything runs",
@@ -168,12 +174,21 @@ def _train_seeds(args: argparse.Namespace, recipe, target, runtime) -> int:  # n
     from ..training.seeds import run_seeds, save_seeds
 
     seeds = list(range(recipe.seed, recipe.seed + args.seeds))
+    how = "one stacked model" if args.stacked else "parallel processes"
     print(
-        f"training {args.model or zoo.DEFAULT_MODEL} with seeds {seeds[0]}…{seeds[-1]} in "
-        f"parallel processes",
+        f"training {args.model or zoo.DEFAULT_MODEL} with seeds {seeds[0]}…{seeds[-1]} in {how}",
         flush=True,
     )
-    res = run_seeds(args.model or zoo.DEFAULT_MODEL, recipe, target, runtime, seeds, args.data_dir)
+    if args.stacked:
+        from ..training.stacked import run_stacked
+
+        res = run_stacked(
+            args.model or zoo.DEFAULT_MODEL, recipe, target, runtime, seeds, args.data_dir
+        )
+    else:
+        res = run_seeds(
+            args.model or zoo.DEFAULT_MODEL, recipe, target, runtime, seeds, args.data_dir
+        )
     for s, r in zip(res.seeds, res.runs, strict=True):
         print(f"seed {s}: {r.verdict.line()}  ({r.run_dir})")
     print("epoch  test acc mean ± std (min–max) over seeds")

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from .. import zoo
-from ..data import load
+from ..data import Dataset, load
 from ..errors import TinyCnnError
 from ..spec import Spec
+from ..table import Table
 from . import runs
 from .config import Recipe, Runtime, Target, make, to_dict
 from .loop import OnEpoch, RunResult, Trainer
@@ -41,6 +42,37 @@ def train(
     except TinyCnnError:
         _discard(run_dir)  # refused before training (budget, spec): leave no empty run behind
         raise
+    env = {**runs.environment(trainer.device, trainer.threads, recipe.seed), "speed": trainer.speed}
+    write_header(
+        run_dir,
+        spec,
+        recipe,
+        target,
+        runtime,
+        data,
+        data_dir,
+        (len(trainer.train_x), len(trainer.test_x)),
+        trainer.model.table,
+        env,
+    )
+    if on_start:
+        on_start(trainer)
+    return _finish(trainer.fit(on_epoch), runtime, data_dir)
+
+
+def write_header(
+    run_dir: Path,
+    spec: Spec,
+    recipe: Recipe,
+    target: Target,
+    runtime: Runtime,
+    data: Dataset,
+    data_dir: str | Path | None,
+    sizes: tuple[int, int],
+    table: Table,
+    env: dict[str, Any],
+) -> None:
+    """What a run directory holds before its first epoch: the resolved config and the model."""
     config = {
         "model": spec.to_dict(),
         "recipe": to_dict(recipe),
@@ -53,19 +85,14 @@ def train(
             "input_shape": list(data.input_shape),
             "mean": data.mean,
             "std": data.std,
-            "train": len(trainer.train_x),
-            "test": len(trainer.test_x),
+            "train": sizes[0],
+            "test": sizes[1],
         },
     }
     runs.write_json(run_dir / CONFIG, config)
     runs.write_text(run_dir / "spec.toml", spec.to_toml())
-    runs.write_json(run_dir / "table.json", trainer.model.table.to_json())
-    runs.write_json(
-        run_dir / "env.json", runs.environment(trainer.device, trainer.threads, recipe.seed)
-    )
-    if on_start:
-        on_start(trainer)
-    return _finish(trainer.fit(on_epoch), runtime, data_dir)
+    runs.write_json(run_dir / "table.json", table.to_json())
+    runs.write_json(run_dir / "env.json", env)
 
 
 def _finish(result: RunResult, runtime: Runtime, data_dir: str | Path | None) -> RunResult:
@@ -94,6 +121,11 @@ def resume(
         )
     cfg = json.loads(cfg_path.read_text())
     status = json.loads((d / "status.json").read_text()) if (d / "status.json").is_file() else {}
+    if status.get("stacked"):
+        raise TinyCnnError(
+            f"{d}: this run was trained in a stacked group (--stacked), which "
+            f"does not resume; rerun the group"
+        )
     if status.get("state") == "finished":
         raise TinyCnnError(
             f"{d}: this run already finished all its epochs; start a new run with tinycnn train"

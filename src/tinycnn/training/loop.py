@@ -52,6 +52,25 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def preset_rules(
+    spec: Spec, recipe: Recipe, target: Target, data: Dataset
+) -> tuple[Target, list[Condition]]:
+    """A preset's accuracy rule becomes the target; its other rules are checked now."""
+    if target.preset is None:
+        return target, []
+    from ..presets import load_preset, static_conditions  # presets imports training
+
+    p = load_preset(target.preset)
+    rules = static_conditions(p, spec, recipe.epochs, data.input_shape, data.classes)
+    broken = [c.text for c in rules if not c.ok]
+    if broken:
+        raise BudgetError(
+            f"{spec.name} breaks preset {p.name}: {'; '.join(broken)}; "
+            f"change the spec or recipe (tinycnn presets lists the rules)"
+        )
+    return dataclasses.replace(target, target=p.target, consistent=p.consistent), rules
+
+
 class Trainer:
     """One run: model, optimiser, schedule, RNG state and history; checkpointed every epoch."""
 
@@ -74,7 +93,7 @@ class Trainer:
         self.model: TinyNet = build(spec, data.input_shape, data.classes)
         self.params = self.model.table.total_params
         check_budget(target, spec.name, self.params, r.epochs)
-        self.target, self.rules = self._preset_rules(target, data)
+        self.target, self.rules = preset_rules(spec, r, target, data)
         self.model.to(self.device)
         self.speed = speed.apply(
             self.model, self.device, runtime.fast_dropout, runtime.channels_last
@@ -98,22 +117,6 @@ class Trainer:
         self.saved_epoch = 0  # epoch of the checkpoint on disk (what a resume starts from)
         self.history: list[dict[str, Any]] = []
         self.lr_steps: list[list[float]] = []
-
-    def _preset_rules(self, target: Target, data: Dataset) -> tuple[Target, list[Condition]]:
-        """A preset's accuracy rule becomes the target; its other rules are checked now."""
-        if target.preset is None:
-            return target, []
-        from ..presets import load_preset, static_conditions  # presets imports training
-
-        p = load_preset(target.preset)
-        rules = static_conditions(p, self.spec, self.recipe.epochs, data.input_shape, data.classes)
-        broken = [c.text for c in rules if not c.ok]
-        if broken:
-            raise BudgetError(
-                f"{self.spec.name} breaks preset {p.name}: {'; '.join(broken)}; "
-                f"change the spec or recipe (tinycnn presets lists the rules)"
-            )
-        return dataclasses.replace(target, target=p.target, consistent=p.consistent), rules
 
     # ----- checkpoints ---------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:

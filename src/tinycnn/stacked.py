@@ -1,0 +1,122 @@
+"""Several replicas of one spec as one module: S seeds trained at once in one process.
+
+Replica s owns channel group s of every layer (grouped convolutions, per-channel batch norm,
+block-diagonal linear layers), so the replicas never mix: the input is (N, S·C, H, W), replica s
+reading channels [s·C, (s+1)·C), and the output is (N, S, classes). With the loss summed over the
+replicas, each replica's gradient is exactly the gradient of its own loss. On a GPU this turns S
+tiny models, each too small to fill the device, into one reasonably sized one. Knows nothing of
+training (as builder.py).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+from torch import nn
+
+from .builder import TinyNet
+from .spec import Prim, Spec
+from .table import Table, layer_table
+
+
+class GroupedLinear(nn.Module):
+    """S independent linear layers: (N, S·in) → (N, S·out)."""
+
+    def __init__(self, replicas: int, fan_in: int, fan_out: int, bias: bool):
+        super().__init__()
+        self.replicas, self.fan_in = replicas, fan_in
+        self.weight = nn.Parameter(torch.empty(replicas, fan_out, fan_in))
+        self.bias = nn.Parameter(torch.zeros(replicas, fan_out)) if bias else None
+        bound = fan_in**-0.5  # nn.Linear's default initialisation range, per replica
+        nn.init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.flatten(1).view(x.shape[0], self.replicas, self.fan_in)
+        y = torch.einsum("nsi,soi->nso", x, self.weight)
+        if self.bias is not None:
+            y = y + self.bias
+        return y.flatten(1)
+
+
+class StackedNet(nn.Sequential):
+    def __init__(
+        self, spec: Spec, table: Table, replicas: int, modules: OrderedDict[str, nn.Module]
+    ):
+        super().__init__(modules)
+        self.spec, self.table, self.replicas = spec, table, replicas
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = super().forward(x).flatten(1)
+        return out.view(x.shape[0], self.replicas, self.table.classes)
+
+
+def build_stacked(
+    spec: Spec, replicas: int, input_shape: tuple[int, int, int] = (1, 28, 28), classes: int = 10
+) -> StackedNet:
+    table = layer_table(spec, input_shape, classes)  # validates, as build() does
+    modules: OrderedDict[str, nn.Module] = OrderedDict()
+    for prim, row in zip(spec.expand(classes), table.rows, strict=True):
+        modules[prim.name] = _module(prim, row.ch_in, replicas, flat=len(row.shape) == 1)
+    return StackedNet(spec, table, replicas, modules)
+
+
+def _module(p: Prim, ch_in: int, s: int, flat: bool) -> nn.Module:
+    if p.kind == "conv":
+        return nn.Conv2d(
+            ch_in * s, p.out * s, p.k, stride=p.stride, padding=p.pad, bias=p.bias, groups=s
+        )
+    if p.kind == "linear":
+        return GroupedLinear(s, ch_in, p.out, p.bias)
+    if p.kind == "bn":
+        return nn.BatchNorm1d(ch_in * s) if flat else nn.BatchNorm2d(ch_in * s)
+    if p.kind == "relu":
+        return nn.ReLU()
+    if p.kind == "dropout":  # element-wise and channel dropout never cross replicas
+        return nn.Dropout2d(p.p) if p.channel else nn.Dropout(p.p)
+    if p.kind == "maxpool":
+        return nn.MaxPool2d(p.k, stride=p.stride, padding=p.pad)
+    if p.kind == "avgpool":
+        return nn.AvgPool2d(p.k, stride=p.stride, padding=p.pad)
+    if p.kind == "gap":
+        return nn.AdaptiveAvgPool2d(1)
+    if p.kind == "flatten":
+        return nn.Flatten()  # (N, S·C, H, W) → replica s stays one contiguous block
+    raise AssertionError(f"unhandled kind {p.kind}")
+
+
+def _is_linear(stacked: StackedNet, key: str) -> bool:
+    return isinstance(stacked.get_submodule(key.rsplit(".", 1)[0]), GroupedLinear)
+
+
+@torch.no_grad()
+def load_replicas(stacked: StackedNet, nets: list[TinyNet]) -> None:
+    """Copy S single models into the stacked one (replica s ← nets[s])."""
+    states = [n.state_dict() for n in nets]
+    out = {}
+    for key in stacked.state_dict():
+        parts = [st[key] for st in states]
+        if key.endswith("num_batches_tracked"):
+            out[key] = parts[0]
+        elif _is_linear(stacked, key):
+            out[key] = torch.stack(parts)
+        else:
+            out[key] = torch.cat(parts)
+    stacked.load_state_dict(out)
+
+
+@torch.no_grad()
+def replica_state(stacked: StackedNet, s: int) -> dict[str, torch.Tensor]:
+    """The state dict of replica s, loadable into `build(spec)`."""
+    out = {}
+    for key, v in stacked.state_dict().items():
+        if key.endswith("num_batches_tracked"):
+            out[key] = v.clone()
+        elif _is_linear(stacked, key):
+            out[key] = v[s].clone()
+        else:
+            n = v.shape[0] // stacked.replicas
+            out[key] = v[s * n : (s + 1) * n].clone()
+    return out

@@ -1,0 +1,219 @@
+"""Many seeds in one process: S replicas trained as one stacked model (`train --seeds N --stacked`).
+
+Replica s starts from exactly the weights a single run with seed s starts from, sees its own data
+order (the same permutation generator as a single run) and its own augmentation draws; the loss is
+the sum of the replicas' mean losses, so each replica gets exactly its own gradient (see
+stacked.py and tests/test_stacked.py). The LR schedule is shared, so ReduceLROnPlateau, which
+reacts to each seed's own test loss, is refused. Each seed still gets its own run directory
+(config, metrics, verdict, last.pt of its replica, report), so everything that reads runs works.
+A stacked group is not resumable: after Ctrl-C, rerun it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from .. import zoo
+from ..builder import build
+from ..data import load
+from ..errors import ConfigError, TrainingDiverged, TrainingInterrupted
+from ..spec import Spec
+from ..stacked import build_stacked, load_replicas, replica_state
+from . import augment as aug
+from . import runs
+from .config import Recipe, Runtime, Target
+from .loop import EVAL_BATCH, RunResult, pick_device, preset_rules
+from .optim import Schedule, make_optimizer
+from .seeds import SeedsResult
+from .verdict import check_budget, judge
+
+
+def run_stacked(
+    model: str | Path | Spec,
+    recipe: Recipe,
+    target: Target,
+    runtime: Runtime,
+    seeds: list[int],
+    data_dir: str | Path | None = None,
+) -> SeedsResult:
+    from .api import _finish, write_header
+
+    if recipe.schedule == "plateau":
+        raise ConfigError(
+            "--stacked shares one LR schedule across seeds, but plateau follows "
+            "each seed's test loss; use onecycle, step or constant, or drop --stacked"
+        )
+    spec, data = zoo.resolve(model), load(data_dir)
+    threads = runtime.threads or os.cpu_count() or 1
+    torch.set_num_threads(threads)
+    dev = pick_device(runtime.device)
+    nets = []
+    for s in seeds:  # the exact initial weights of a single run with seed s
+        torch.manual_seed(s)
+        nets.append(build(spec, data.input_shape, data.classes))
+    params = nets[0].table.total_params
+    check_budget(target, spec.name, params, recipe.epochs)
+    target, rules = preset_rules(spec, recipe, target, data)
+    net = build_stacked(spec, len(seeds), data.input_shape, data.classes)
+    load_replicas(net, nets)
+    net.to(dev)
+    r = recipe
+    x_tr, y_tr = data.train_x[: r.limit_train].to(dev), data.train_y[: r.limit_train].to(dev)
+    x_te, y_te = data.test_x[: r.limit_test].to(dev), data.test_y[: r.limit_test].to(dev)
+    orders = [torch.Generator().manual_seed(s) for s in seeds]
+    g_aug = torch.Generator(device=dev).manual_seed(seeds[0] + 1)
+    strengths = {name: getattr(r, name) for name in aug.NAMES}
+    steps = -(-len(x_tr) // r.batch_size)
+    opt = make_optimizer(net, r)
+    schedule = Schedule(opt, r, steps)
+    env = {**runs.environment(dev, threads, seeds[0]), "stacked_seeds": seeds}
+    dirs = []
+    for s in seeds:
+        d = runs.new_run_dir(runtime.out, spec.name)
+        write_header(
+            d,
+            spec,
+            dataclasses.replace(r, seed=s),
+            target,
+            runtime,
+            data,
+            data_dir,
+            (len(x_tr), len(x_te)),
+            nets[0].table,
+            {**env, "seed": s},
+        )
+        dirs.append(d)
+    S, (C, H, W) = len(seeds), data.input_shape
+    histories: list[list[dict[str, Any]]] = [[] for _ in seeds]
+    lr_steps: list[list[float]] = []
+    try:
+        for epoch in range(1, r.epochs + 1):
+            t0 = time.perf_counter()
+            net.train()
+            perm = torch.stack([torch.randperm(len(x_tr), generator=g) for g in orders]).to(dev)
+            loss_sum = torch.zeros(S, device=dev)
+            correct = torch.zeros(S, device=dev, dtype=torch.long)
+            seen, lrs = 0, []
+            for start in range(0, len(x_tr), r.batch_size):
+                idx = perm[:, start : start + r.batch_size]  # (S, B): each replica its own images
+                B = idx.shape[1]
+                if B < 2:
+                    continue
+                x = x_tr[idx.reshape(-1)].float().div_(255)
+                if any(strengths.values()):
+                    x = aug.augment(x, strengths, g_aug)
+                x = ((x - data.mean) / data.std).view(S, B, C, H, W).transpose(0, 1)
+                y = y_tr[idx].T  # (B, S)
+                with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=runtime.bf16):
+                    out = net(x.reshape(B, S * C, H, W)).float()  # (B, S, classes)
+                each = (
+                    F.cross_entropy(
+                        out.reshape(B * S, -1),
+                        y.reshape(-1),
+                        reduction="none",
+                        label_smoothing=r.label_smoothing,
+                    )
+                    .view(B, S)
+                    .mean(0)
+                )
+                lrs.append(schedule.lr)
+                opt.zero_grad(set_to_none=True)
+                each.sum().backward()  # replicas share no parameter: each gets its own gradient
+                opt.step()
+                schedule.after_batch()
+                loss_sum += each.detach() * B
+                correct += (out.argmax(2) == y).sum(0)
+                seen += B
+            if not torch.isfinite(loss_sum).all():
+                bad = [
+                    s
+                    for s, v in zip(seeds, loss_sum.tolist(), strict=True)
+                    if v != v or abs(v) == float("inf")
+                ]
+                raise TrainingDiverged(
+                    f"loss became non-finite in epoch {epoch} for seeds {bad}; "
+                    f"lower the learning rate (e.g. --lr {r.lr / 10:g})"
+                )
+            test_loss, test_correct = _evaluate(net, x_te, y_te, data.mean, data.std, S, runtime)
+            secs = time.perf_counter() - t0
+            lr_steps.append(lrs)
+            for s in range(S):
+                row = {
+                    "epoch": epoch,
+                    "epochs": r.epochs,
+                    "train_loss": loss_sum[s].item() / seen,
+                    "train_acc": 100 * correct[s].item() / seen,
+                    "test_loss": test_loss[s],
+                    "test_acc": 100 * test_correct[s] / len(x_te),
+                    "test_correct": test_correct[s],
+                    "test_total": len(x_te),
+                    "lr": lrs[-1],
+                    "seconds": secs / S,
+                }  # the group's time, shared out
+                histories[s].append(row)
+                _record(dirs[s], histories[s], lr_steps, net, s, epoch)
+            schedule.after_epoch(0.0, 0.0)
+    except KeyboardInterrupt:
+        for d in dirs:
+            runs.write_json(d / "status.json", {"state": "interrupted", "stacked": True})
+        raise TrainingInterrupted(
+            f"interrupted in a stacked group of {S} seeds; stacked groups "
+            f"do not resume: rerun the command"
+        ) from None
+    results = []
+    for s, d in zip(range(S), dirs, strict=True):
+        accs = [m["test_acc"] for m in histories[s]]
+        verdict = judge(target, accs, params, r.epochs, rules)
+        runs.write_json(d / "verdict.json", verdict.to_json())
+        runs.write_json(d / "status.json", {"state": "finished", "epoch": r.epochs})
+        results.append(_finish(RunResult(d, histories[s], verdict, params), runtime, data_dir))
+    return SeedsResult(tuple(seeds), tuple(results), target)
+
+
+@torch.no_grad()
+def _evaluate(
+    net: Any,
+    x_te: torch.Tensor,
+    y_te: torch.Tensor,
+    mean: float,
+    std: float,
+    S: int,
+    runtime: Runtime,
+) -> tuple[list[float], list[int]]:
+    net.eval()
+    loss = torch.zeros(S, device=x_te.device)
+    correct = torch.zeros(S, device=x_te.device, dtype=torch.long)
+    for start in range(0, len(x_te), EVAL_BATCH):
+        x = (x_te[start : start + EVAL_BATCH].float() / 255 - mean) / std
+        y = y_te[start : start + EVAL_BATCH]
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=runtime.bf16):
+            out = net(x.repeat(1, S, 1, 1)).float()  # every replica sees the same test images
+        k = out.shape[-1]
+        ys = y.unsqueeze(1).expand(-1, S)
+        loss += (
+            F.cross_entropy(out.reshape(-1, k), ys.reshape(-1), reduction="none").view(-1, S).sum(0)
+        )
+        correct += (out.argmax(2) == ys).sum(0)
+    return (loss / len(x_te)).tolist(), correct.tolist()
+
+
+def _record(
+    d: Path,
+    history: list[dict[str, Any]],
+    lr_steps: list[list[float]],
+    net: Any,
+    s: int,
+    epoch: int,
+) -> None:
+    runs.write_jsonl(d / "metrics.jsonl", history)
+    runs.write_jsonl(
+        d / "lr_steps.jsonl", [{"epoch": i + 1, "lr": v} for i, v in enumerate(lr_steps)]
+    )
+    runs.save_checkpoint(d / "last.pt", {"epoch": epoch, "model": replica_state(net, s)})

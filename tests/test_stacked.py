@@ -1,0 +1,77 @@
+"""Stacked replicas are exactly S independent models: outputs and one SGD step vs the originals."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from tinycnn import build, zoo
+from tinycnn.stacked import build_stacked, load_replicas, replica_state
+
+
+@pytest.mark.parametrize("name", zoo.names())
+def test_stacked_equals_separate_models(name):
+    spec = zoo.get(name).with_(dropout=0.0)  # dropout masks are random: compare without them
+    nets = []
+    for seed in (1, 2, 3):
+        torch.manual_seed(seed)
+        nets.append(build(spec))
+    stacked = build_stacked(spec, 3)
+    load_replicas(stacked, nets)
+    assert sum(p.numel() for p in stacked.parameters()) == 3 * nets[0].table.total_params
+    xs = [torch.randn(8, 1, 28, 28, generator=torch.Generator().manual_seed(i)) for i in range(3)]
+    x = torch.cat(xs, 1)  # replica s reads channel s
+    ys = [
+        torch.randint(0, 10, (8,), generator=torch.Generator().manual_seed(9 + i)) for i in range(3)
+    ]
+
+    # train-mode forward (batch-norm batch statistics) and one SGD step, both ways
+    out = stacked(x)
+    singles = [net(xs[s]) for s, net in enumerate(nets)]  # one forward each, as the stack
+    for s in range(3):
+        assert torch.allclose(out[:, s], singles[s], atol=1e-5), (name, s)
+    opt = torch.optim.SGD(stacked.parameters(), lr=0.1, momentum=0.9)
+    loss = F.cross_entropy(out.reshape(-1, 10), torch.stack(ys, 1).reshape(-1), reduction="sum")
+    (loss / 8).backward()
+    opt.step()
+    for s, net in enumerate(nets):
+        o = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+        F.cross_entropy(singles[s], ys[s]).backward()
+        o.step()
+        got = replica_state(stacked, s)
+        for key, want in net.state_dict().items():
+            assert torch.allclose(got[key].float(), want.float(), atol=1e-5), (name, s, key)
+
+
+def test_stacked_training_matches_single_runs(tmp_path):
+    """No dropout, no augmentation: the only randomness is init and data order, both per seed.
+
+    Two steps, so float rounding (grouped vs plain convolution kernels) has no time to grow:
+    after a few more steps a max-pool tie broken differently makes the runs drift apart."""
+    from tinycnn.reports import compare
+    from tinycnn.training import Recipe, Runtime, Target, train
+    from tinycnn.training.stacked import run_stacked
+
+    spec = zoo.get("gap7496").with_(dropout=0.0)
+    recipe = Recipe(epochs=1, limit_train=128, limit_test=256, batch_size=64, rotate=0.0)
+    rt = Runtime(out=str(tmp_path), progress=False, threads=1, report=False)
+    group = run_stacked(spec, recipe, Target(target=50.0, consistent=1), rt, [1, 2])
+    for seed, run in zip((1, 2), group.runs, strict=True):
+        single = train(
+            spec, Recipe(**{**recipe.__dict__, "seed": seed}), Target(target=50.0), rt
+        ).metrics
+        for a, b in zip(run.metrics, single, strict=True):
+            assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-5)
+            assert a["test_loss"] == pytest.approx(b["test_loss"], rel=1e-5)
+            assert a["test_correct"] == b["test_correct"]
+    assert [r["params"] for r in compare([r.run_dir for r in group.runs])] == [7496, 7496]
+
+
+def test_stacked_refuses_plateau(tmp_path):
+    from tinycnn.errors import ConfigError
+    from tinycnn.training import Recipe, Runtime, Target
+    from tinycnn.training.stacked import run_stacked
+
+    with pytest.raises(ConfigError, match="plateau follows each seed's test loss"):
+        run_stacked(
+            "gap7496", Recipe(schedule="plateau"), Target(), Runtime(out=str(tmp_path)), [1, 2]
+        )

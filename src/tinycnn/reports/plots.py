@@ -96,7 +96,8 @@ def step_curves(curves: dict[str, list[float]], target: float | None = None) -> 
         )
     if target is not None:
         ax.axhline(target, color=TARGET, linestyle="--", label=f"target {target:g}%")
-    low = min(min(a) for a in curves.values())
+    # zoom on where the steps end up: early epochs of a weak step may fall below the frame
+    low = min(min(a[len(a) // 2 :]) for a in curves.values())
     ax.set(
         xlabel="epoch",
         ylabel="test accuracy (%)",

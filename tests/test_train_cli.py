@@ -32,11 +32,14 @@ def test_sigint_then_resume_matches_uninterrupted(tmp_path):
     assert full.returncode == 0, full.stderr
     full_dir = full.stdout.strip().splitlines()[-1].removeprefix("saved: ")
 
+    # a shell without job control starts background jobs with SIGINT ignored, and Python then
+    # installs no Ctrl-C handler: give the child the default disposition, as a terminal would
     p = subprocess.Popen(
         [sys.executable, "-m", "tinycnn", "train", *ARGS, "--out", out],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     for line in p.stdout:  # wait for epoch 1 to finish, then press Ctrl-C
         if line.startswith("epoch 1/3"):

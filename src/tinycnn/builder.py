@@ -34,6 +34,27 @@ class FlatLinear(nn.Linear):
         return super().forward(x.flatten(1))
 
 
+class GroupedLinear(nn.Module):
+    """S independent linear layers side by side: (N, S·in) → (N, S·out)."""
+
+    def __init__(self, replicas: int, fan_in: int, fan_out: int, bias: bool):
+        super().__init__()
+        self.replicas, self.fan_in = replicas, fan_in
+        self.weight = nn.Parameter(torch.empty(replicas, fan_out, fan_in))
+        self.bias = nn.Parameter(torch.zeros(replicas, fan_out)) if bias else None
+        bound = fan_in**-0.5  # nn.Linear's default initialisation range, per replica
+        nn.init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.flatten(1).view(x.shape[0], self.replicas, self.fan_in)
+        y = torch.einsum("nsi,soi->nso", x, self.weight)
+        if self.bias is not None:
+            y = y + self.bias
+        return y.flatten(1)
+
+
 def build(
     spec: Spec, input_shape: tuple[int, int, int] = (1, 28, 28), classes: int = 10
 ) -> TinyNet:
@@ -41,17 +62,27 @@ def build(
     table = layer_table(spec, input_shape, classes)
     modules: OrderedDict[str, nn.Module] = OrderedDict()
     for prim, row in zip(spec.expand(classes), table.rows, strict=True):
-        modules[prim.name] = _module(prim, row.ch_in, flat=len(row.shape) == 1)
+        modules[prim.name] = prim_module(prim, row.ch_in, flat=len(row.shape) == 1)
     return TinyNet(spec, table, modules)
 
 
-def _module(p: Prim, ch_in: int, flat: bool) -> nn.Module:
+def prim_module(p: Prim, ch_in: int, flat: bool, replicas: int = 1) -> nn.Module:
+    """The module for one primitive. With replicas S > 1, S independent copies side by side:
+    replica s owns channel group s (grouped conv, per-channel BN, block-diagonal linear);
+    ReLU, dropout and pooling act per channel, so they never mix replicas either."""
+    s = replicas
     if p.kind == "conv":
-        return nn.Conv2d(ch_in, p.out, p.k, stride=p.stride, padding=p.pad, bias=p.bias)
+        return nn.Conv2d(
+            ch_in * s, p.out * s, p.k, stride=p.stride, padding=p.pad, bias=p.bias, groups=s
+        )
     if p.kind == "linear":
-        return FlatLinear(ch_in, p.out, bias=p.bias)
+        return (
+            FlatLinear(ch_in, p.out, bias=p.bias)
+            if s == 1
+            else GroupedLinear(s, ch_in, p.out, p.bias)
+        )
     if p.kind == "bn":
-        return nn.BatchNorm1d(ch_in) if flat else nn.BatchNorm2d(ch_in)
+        return nn.BatchNorm1d(ch_in * s) if flat else nn.BatchNorm2d(ch_in * s)
     if p.kind == "relu":
         return nn.ReLU()
     if p.kind == "dropout":
@@ -63,5 +94,5 @@ def _module(p: Prim, ch_in: int, flat: bool) -> nn.Module:
     if p.kind == "gap":
         return nn.AdaptiveAvgPool2d(1)  # any map size → 1×1 (course style: AvgPool2d(n_in))
     if p.kind == "flatten":
-        return nn.Flatten()
+        return nn.Flatten()  # with replicas: replica s stays one contiguous block
     raise AssertionError(f"unhandled kind {p.kind}")  # spec validation makes this unreachable

@@ -15,30 +15,9 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from .builder import TinyNet
-from .spec import Prim, Spec
+from .builder import GroupedLinear, TinyNet, prim_module
+from .spec import Spec
 from .table import Table, layer_table
-
-
-class GroupedLinear(nn.Module):
-    """S independent linear layers: (N, S·in) → (N, S·out)."""
-
-    def __init__(self, replicas: int, fan_in: int, fan_out: int, bias: bool):
-        super().__init__()
-        self.replicas, self.fan_in = replicas, fan_in
-        self.weight = nn.Parameter(torch.empty(replicas, fan_out, fan_in))
-        self.bias = nn.Parameter(torch.zeros(replicas, fan_out)) if bias else None
-        bound = fan_in**-0.5  # nn.Linear's default initialisation range, per replica
-        nn.init.uniform_(self.weight, -bound, bound)
-        if self.bias is not None:
-            nn.init.uniform_(self.bias, -bound, bound)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.flatten(1).view(x.shape[0], self.replicas, self.fan_in)
-        y = torch.einsum("nsi,soi->nso", x, self.weight)
-        if self.bias is not None:
-            y = y + self.bias
-        return y.flatten(1)
 
 
 class StackedNet(nn.Sequential):
@@ -59,32 +38,8 @@ def build_stacked(
     table = layer_table(spec, input_shape, classes)  # validates, as build() does
     modules: OrderedDict[str, nn.Module] = OrderedDict()
     for prim, row in zip(spec.expand(classes), table.rows, strict=True):
-        modules[prim.name] = _module(prim, row.ch_in, replicas, flat=len(row.shape) == 1)
+        modules[prim.name] = prim_module(prim, row.ch_in, len(row.shape) == 1, replicas)
     return StackedNet(spec, table, replicas, modules)
-
-
-def _module(p: Prim, ch_in: int, s: int, flat: bool) -> nn.Module:
-    if p.kind == "conv":
-        return nn.Conv2d(
-            ch_in * s, p.out * s, p.k, stride=p.stride, padding=p.pad, bias=p.bias, groups=s
-        )
-    if p.kind == "linear":
-        return GroupedLinear(s, ch_in, p.out, p.bias)
-    if p.kind == "bn":
-        return nn.BatchNorm1d(ch_in * s) if flat else nn.BatchNorm2d(ch_in * s)
-    if p.kind == "relu":
-        return nn.ReLU()
-    if p.kind == "dropout":  # element-wise and channel dropout never cross replicas
-        return nn.Dropout2d(p.p) if p.channel else nn.Dropout(p.p)
-    if p.kind == "maxpool":
-        return nn.MaxPool2d(p.k, stride=p.stride, padding=p.pad)
-    if p.kind == "avgpool":
-        return nn.AvgPool2d(p.k, stride=p.stride, padding=p.pad)
-    if p.kind == "gap":
-        return nn.AdaptiveAvgPool2d(1)
-    if p.kind == "flatten":
-        return nn.Flatten()  # (N, S·C, H, W) → replica s stays one contiguous block
-    raise AssertionError(f"unhandled kind {p.kind}")
 
 
 def _is_linear(stacked: StackedNet, key: str) -> bool:

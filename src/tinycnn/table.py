@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from .errors import SpecError
-from .spec import Prim, Spec
+from .spec import Spec
 
 BYTES_PER_ACTIVATION = 4  # float32
 
@@ -187,7 +187,3 @@ def _window(
         hint = "add padding or remove a pooling/stride layer before it"
         raise SpecError(f"{where}: {k}×{k} {what} on a {h}×{w} map; {hint}")
     return (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1
-
-
-def prim_rows(spec: Spec, table: Table) -> list[tuple[Prim, Row]]:
-    return list(zip(spec.expand(table.classes), table.rows, strict=True))

@@ -5,7 +5,6 @@ GitHub renders it as is: pictures are PNG files next to it, linked relatively.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +124,3 @@ def write_report(run_dir: str | Path, data_dir: str | Path | None = None) -> Pat
     out = run.path / "report.md"
     runs.write_text(out, "\n".join(lines))
     return out
-
-
-def evaluation_json(ev: Evaluation) -> str:
-    return json.dumps(ev.to_json(), indent=2)

@@ -44,6 +44,11 @@ def test_target_rule():
     assert target(stats([99.0], target_=None)) is None
 
 
+def test_seeds_met_counts_each_seeds_own_last_k():
+    s = stats([[99.0, 99.5, 99.45, 99.41], [99.0, 99.5, 99.39, 99.6]])
+    assert s.last_k_mins == [99.41, 99.39] and s.seeds_met == 1
+
+
 def test_change_rule_against_seed_spread():
     prev = stats([[99.0, 99.30, 99.31, 99.32], [99.0, 99.28, 99.29, 99.30]])
     big = stats([[99.0, 99.50, 99.51, 99.52], [99.0, 99.48, 99.49, 99.50]])

@@ -65,6 +65,11 @@ class StepStats:
         return statistics.fmean(self.last_k_mins)
 
     @property
+    def seeds_met(self) -> int:
+        """Seeds whose own last k epochs are all at or above the target."""
+        return 0 if self.target is None else sum(m >= self.target for m in self.last_k_mins)
+
+    @property
     def spread(self) -> float:
         """Seed-to-seed standard deviation of the last-k minimum (0 with one seed)."""
         return statistics.stdev(self.last_k_mins) if self.seeds > 1 else 0.0

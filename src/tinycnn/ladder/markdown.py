@@ -47,15 +47,17 @@ def step_stats(run_dirs: list[Path], target: float | None, k: int) -> StepStats:
 
 def _results(s: StepStats) -> str:
     spread = f" ± {s.spread:.2f}" if s.seeds > 1 else ""
-    held = f"from epoch {s.held_from}" if s.met else "not held"
+    held = f"from epoch {s.held_from}" if s.met else "no"
     return "<br>".join(
         [
             f"params {s.params:,}",
             f"best train {s.best_train:.2f}%",
             f"best test {s.best_test:.2f}%",
             f"last-{s.k} min {s.last_k_min:.2f}%{spread}",
-            f"seeds {s.seeds}",
-            f"target: {held}" if s.target is not None else "no target",
+            f"{s.seeds_met}/{s.seeds} seeds met the target"
+            if s.target is not None
+            else f"{s.seeds} seeds",
+            f"mean held the target: {held}" if s.target is not None else "no target",
             f"{s.seconds / 60:.1f} min per seed",
         ]
     )

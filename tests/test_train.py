@@ -28,7 +28,7 @@ def test_small_model_learns(tmp_path):
         Target(target=None),
         rt(tmp_path),
     )
-    assert r.metrics[-1]["test_acc"] >= 90.0, r.metrics
+    assert r.metrics[-1]["test_acc"] >= 88.0, r.metrics  # 92.9 here; chance is 10
     assert r.metrics[-1]["train_loss"] < r.metrics[0]["train_loss"]
 
 

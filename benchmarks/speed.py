@@ -1,6 +1,6 @@
-"""CPU speed benchmark: reference (published-style) pipeline vs tinycnn, in one run.
+"""Speed benchmark: reference (published-style) pipeline vs tinycnn, in one run, CPU or GPU.
 
-    python benchmarks/speed.py [--epochs 3] [--seeds 2] [--out benchmarks/results/speed_cpu.json]
+    python benchmarks/speed.py [--epochs 3] [--seeds 2] [--device cpu|cuda] [--stacked 16]
 
 Same model, same recipe, same machine, same process; the JSON keeps every epoch's seconds and
 accuracy and the machine it ran on. docs/benchmarks.md holds the table.
@@ -20,11 +20,19 @@ def main() -> None:
     ap.add_argument("--model", default="gap7496")
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--seeds", type=int, default=2)
-    ap.add_argument("--out", default="benchmarks/results/speed_cpu.json")
+    ap.add_argument("--device", default="cpu", help="cpu | cuda")
+    ap.add_argument("--stacked", type=int, default=0, help="add a stacked row of N seeds")
+    ap.add_argument("--out", help="default: benchmarks/results/speed_DEVICE.json")
     args = ap.parse_args()
-    result = benchmark(args.model, args.epochs, args.seeds)
-    result["command"] = f"python benchmarks/speed.py --epochs {args.epochs} --seeds {args.seeds}"
-    Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    out = args.out or f"benchmarks/results/speed_{args.device}.json"
+    result = benchmark(
+        args.model, args.epochs, args.seeds, device=args.device, stacked=args.stacked
+    )
+    result["command"] = (
+        f"python benchmarks/speed.py --epochs {args.epochs} --seeds {args.seeds}"
+        f" --device {args.device}" + (f" --stacked {args.stacked}" if args.stacked else "")
+    )
+    Path(out).write_text(json.dumps(result, indent=1) + "\n")
     print(render(result))
 
 

@@ -4,9 +4,15 @@ from tinycnn.bench import benchmark, render
 
 
 def test_benchmark_smoke():
-    r = benchmark("gap7496", epochs=1, seeds=1, threads=1, limit=256)
+    r = benchmark("gap7496", epochs=1, seeds=1, threads=1, limit=256, device="cpu", stacked=2)
     names = list(r["pipelines"])
-    assert names == ["reference (per-sample loader)", "tinycnn", "tinycnn --bf16"]
+    assert names == [
+        "reference (per-sample loader)",
+        "tinycnn",
+        "tinycnn --bf16",
+        "tinycnn --stacked ×2",
+    ]
+    assert len(r["pipelines"]["tinycnn --stacked ×2"]["final_test_acc"]) == 2
     for row in r["pipelines"].values():
         assert row["seconds_per_epoch"] > 0 and 0 <= row["final_test_acc_mean"] <= 100
     assert r["pipelines"][names[0]]["speedup"] == 1.0

@@ -27,7 +27,7 @@ from .builder import build
 from .data import Dataset, load
 from .training.augment import apply_affine, rotation_matrix
 from .training.config import Recipe, Runtime, Target
-from .training.loop import Trainer
+from .training.loop import Trainer, pick_device
 from .training.optim import Schedule, make_optimizer
 
 PUBLISHED_MEAN, PUBLISHED_STD = 0.1307, 0.3081  # what the notebooks type in
@@ -52,11 +52,12 @@ class PerSampleMNIST(TorchDataset):
 
 
 def reference_run(
-    data: Dataset, model: str, recipe: Recipe, threads: int
+    data: Dataset, model: str, recipe: Recipe, threads: int, device: str = "cpu"
 ) -> list[dict[str, float]]:
     torch.manual_seed(recipe.seed)
     torch.set_num_threads(threads)
-    net = build(zoo.resolve(model), data.input_shape, data.classes)
+    dev = pick_device(device)
+    net = build(zoo.resolve(model), data.input_shape, data.classes).to(dev)
     train = DataLoader(
         PerSampleMNIST(data.train_x, data.train_y, recipe.rotate),
         batch_size=recipe.batch_size,
@@ -77,6 +78,7 @@ def reference_run(
         t0 = time.perf_counter()
         net.train()
         for x, y in train:
+            x, y = x.to(dev), y.to(dev)  # the notebooks' per-batch host→device copy
             opt.zero_grad()
             loss = F.nll_loss(F.log_softmax(net(x), dim=1), y)
             loss.backward()
@@ -87,6 +89,7 @@ def reference_run(
         correct = 0
         with torch.no_grad():
             for x, y in test:
+                x, y = x.to(dev), y.to(dev)
                 correct += int((net(x).argmax(1) == y).sum().item())
         out.append(
             {"seconds": time.perf_counter() - t0, "test_acc": 100 * correct / len(data.test_x)}
@@ -104,6 +107,30 @@ def tinycnn_run(
     return [{"seconds": m["seconds"], "test_acc": m["test_acc"]} for m in result.metrics]
 
 
+def _stacked_row(
+    data: Dataset, model: str, epochs: int, n: int, runtime: Runtime
+) -> dict[str, Any]:
+    from .training.stacked import run_stacked
+
+    with tempfile.TemporaryDirectory() as tmp:
+        rt = dataclasses.replace(runtime, out=tmp, progress=False, report=False)
+        res = run_stacked(
+            model, Recipe(epochs=epochs), Target(target=None), rt, list(range(1, n + 1)), data=data
+        )
+    per_seed = [
+        [{"seconds": m["seconds"], "test_acc": m["test_acc"]} for m in r.metrics] for r in res.runs
+    ]
+    spe = sum(m["seconds"] for m in per_seed[0]) / epochs  # each row holds the group's time / n
+    accs = [ms[-1]["test_acc"] for ms in per_seed]
+    return {
+        "seconds_per_epoch": spe,
+        "images_per_second": len(data.train_x) / spe,
+        "final_test_acc_mean": sum(accs) / len(accs),
+        "final_test_acc": accs,
+        "per_seed": per_seed,
+    }
+
+
 def benchmark(
     model: str = zoo.DEFAULT_MODEL,
     epochs: int = 3,
@@ -112,11 +139,16 @@ def benchmark(
     reference: bool = True,
     threads: int | None = None,
     limit: int | None = None,
+    device: str = "auto",
+    stacked: int = 0,
 ) -> dict[str, Any]:
     """Time each pipeline for `epochs` epochs × `seeds` seeds; returns a JSON-ready dict.
 
-    `limit` keeps only the first N train and test images (a smoke test, not a benchmark)."""
+    `limit` keeps only the first N train and test images (a smoke test, not a benchmark).
+    `stacked` > 0 adds a row training that many seeds at once as one stacked model (its
+    seconds per epoch are per seed, so the rows compare the cost of one seed's epoch)."""
     threads = threads or os.cpu_count() or 1
+    dev = str(pick_device(device))
     data = load()
     if limit is not None:
         data = dataclasses.replace(
@@ -129,15 +161,17 @@ def benchmark(
     pipelines: dict[str, Any] = {}
     if reference:
         pipelines["reference (per-sample loader)"] = lambda r: reference_run(
-            data, model, r, threads
+            data, model, r, threads, dev
         )
-    base = Runtime(threads=threads)
+    base = Runtime(threads=threads, device=dev)
     pipelines["tinycnn"] = lambda r: tinycnn_run(data, model, r, base)
     if bf16:
         pipelines["tinycnn --bf16"] = lambda r: tinycnn_run(
             data, model, r, dataclasses.replace(base, bf16=True)
         )
     rows = {}
+    if stacked:
+        rows[f"tinycnn --stacked ×{stacked}"] = _stacked_row(data, model, epochs, stacked, base)
     for name, run in pipelines.items():
         per_seed = [run(Recipe(epochs=epochs, seed=s)) for s in range(1, seeds + 1)]
         secs = [m["seconds"] for ms in per_seed for m in ms]
@@ -150,6 +184,10 @@ def benchmark(
             "final_test_acc": accs,
             "per_seed": per_seed,
         }
+    rows = {
+        **{k: v for k, v in rows.items() if "stacked" not in k},
+        **{k: v for k, v in rows.items() if "stacked" in k},
+    }  # the baseline row first
     first = next(iter(rows.values()))
     for row in rows.values():
         row["speedup"] = first["seconds_per_epoch"] / row["seconds_per_epoch"]
@@ -165,7 +203,8 @@ def benchmark(
             "cpu_count": os.cpu_count(),
             "threads": threads,
             "torch": torch.__version__,
-            "device": "cpu",
+            "device": dev,
+            "device_name": torch.cuda.get_device_name() if dev.startswith("cuda") else "cpu",
         },
         "pipelines": rows,
     }

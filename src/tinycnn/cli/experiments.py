@@ -47,6 +47,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="skip the slow reference pipeline",
     )
     p.add_argument("--no-bf16", dest="bf16", action="store_false", help="skip the bf16 row")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda (default: auto)")
+    p.add_argument(
+        "--stacked",
+        type=int,
+        default=0,
+        metavar="N",
+        help="add a row training N seeds at once as one stacked model",
+    )
     p.add_argument("--json", metavar="FILE", help="also write the raw results as JSON")
     p.set_defaults(func=cmd_bench)
 
@@ -75,7 +83,16 @@ def cmd_ladder(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from ..bench import benchmark, render
 
-    result = benchmark(args.model, args.epochs, args.seeds, args.bf16, args.reference, args.threads)
+    result = benchmark(
+        args.model,
+        args.epochs,
+        args.seeds,
+        args.bf16,
+        args.reference,
+        args.threads,
+        device=args.device,
+        stacked=args.stacked,
+    )
     print(render(result))
     if args.json:
         from pathlib import Path

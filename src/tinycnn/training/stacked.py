@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from .. import zoo
 from ..builder import build
-from ..data import load
+from ..data import Dataset, load
 from ..errors import ConfigError, TrainingDiverged, TrainingInterrupted
 from ..spec import Spec
 from ..stacked import build_stacked, load_replicas, replica_state
@@ -42,7 +42,9 @@ def run_stacked(
     runtime: Runtime,
     seeds: list[int],
     data_dir: str | Path | None = None,
+    data: Dataset | None = None,
 ) -> SeedsResult:
+    """`data` (already loaded, e.g. a subset) takes the place of `data_dir` when given."""
     from .api import _finish, write_header
 
     if recipe.schedule == "plateau":
@@ -50,7 +52,8 @@ def run_stacked(
             "--stacked shares one LR schedule across seeds, but plateau follows "
             "each seed's test loss; use onecycle, step or constant, or drop --stacked"
         )
-    spec, data = zoo.resolve(model), load(data_dir)
+    spec = zoo.resolve(model)
+    data = load(data_dir) if data is None else data
     threads = runtime.threads or os.cpu_count() or 1
     torch.set_num_threads(threads)
     dev = pick_device(runtime.device)

@@ -29,6 +29,17 @@ FILES = {
 UBYTE = 0x08  # IDX type code for unsigned bytes: the only one image datasets use
 IMAGES_NDIM, LABELS_NDIM = 3, 1
 CHECKSUMS = "SHA256SUMS"
+PIXEL_MAX = 255  # uint8 pixels
+
+
+def to_unit(x: torch.Tensor) -> torch.Tensor:
+    """uint8 images → float in [0, 1] (background stays 0, so resampling can pad with 0)."""
+    return x.float().div_(PIXEL_MAX)
+
+
+def standardize(x: torch.Tensor, mean: float, std: float) -> torch.Tensor:
+    """uint8 images → the network's input, with the training images' statistics."""
+    return (to_unit(x) - mean) / std
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,7 +107,7 @@ def _load_cached(directory: str, stamp: tuple) -> Dataset:
             f"test images are {tuple(arrays['test_images'].shape[1:])}; use one size"
         )
     train_x = arrays["train_images"].unsqueeze(1)
-    pixels = train_x.float().div_(255)
+    pixels = to_unit(train_x)
     classes = int(max(arrays["train_labels"].max(), arrays["test_labels"].max())) + 1
     return Dataset(
         train_x,

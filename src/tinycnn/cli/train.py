@@ -179,16 +179,8 @@ def _train_seeds(args: argparse.Namespace, recipe, target, runtime) -> int:  # n
         f"training {args.model or zoo.DEFAULT_MODEL} with seeds {seeds[0]}…{seeds[-1]} in {how}",
         flush=True,
     )
-    if args.stacked:
-        from ..training.stacked import run_stacked
-
-        res = run_stacked(
-            args.model or zoo.DEFAULT_MODEL, recipe, target, runtime, seeds, args.data_dir
-        )
-    else:
-        res = run_seeds(
-            args.model or zoo.DEFAULT_MODEL, recipe, target, runtime, seeds, args.data_dir
-        )
+    model = args.model or zoo.DEFAULT_MODEL
+    res = run_seeds(model, recipe, target, runtime, seeds, args.data_dir, stacked=args.stacked)
     for s, r in zip(res.seeds, res.runs, strict=True):
         print(f"seed {s}: {r.verdict.line()}  ({r.run_dir})")
     print("epoch  test acc mean ± std (min–max) over seeds")

@@ -198,7 +198,7 @@ def run_ladder(
 
 def _finished(entry: dict[str, Any], d: Path) -> bool:
     for r in entry["runs"]:
-        status = d / r / "status.json"
+        status = d / r / runs.STATUS
         if not status.is_file() or json.loads(status.read_text()).get("state") != "finished":
             return False
     return True

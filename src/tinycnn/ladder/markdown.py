@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from ..reports import plots
-from ..reports.rundir import read_run
 from ..table import layer_table
 from ..training import runs
+from ..training.rundir import read_run
 from .analysis import StepStats, analyse
 
 AUGMENT_FIELDS = ("rotate", "shift", "scale", "erase")

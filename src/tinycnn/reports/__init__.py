@@ -1,9 +1,9 @@
 """Evaluation, pictures, reports and run comparison, all read back from run directories."""
 
+from ..training.rundir import Run, read_run
 from .compare import compare, render_compare
 from .evaluate import Evaluation, evaluate_run
 from .report import write_report
-from .rundir import Run, read_run
 
 __all__ = [
     "Evaluation",

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..errors import TinyCnnError
 from ..table import layer_table
-from .rundir import read_run
+from ..training.rundir import read_run
 
 COLUMNS = (
     "run",

@@ -13,8 +13,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ..data import Dataset, load
-from .rundir import Run, load_model
+from ..data import Dataset, load, standardize
+from ..training.rundir import Run, load_model
 
 BATCH = 1000
 CORRECT_SAMPLE = 20  # correct predictions kept for the picture of what the model gets right
@@ -78,7 +78,7 @@ def predict(model: torch.nn.Module, x: torch.Tensor, mean: float, std: float) ->
     """Logits for uint8 images x (N, C, H, W), normalised with the training statistics."""
     model.eval()
     return torch.cat(
-        [model((x[i : i + BATCH].float() / 255 - mean) / std) for i in range(0, len(x), BATCH)]
+        [model(standardize(x[i : i + BATCH], mean, std)) for i in range(0, len(x), BATCH)]
     )
 
 

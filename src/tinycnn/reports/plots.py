@@ -14,6 +14,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from ..data import PIXEL_MAX
+
 TRAIN, TEST, TARGET, ACCENT = "#1f77b4", "#d62728", "#2ca02c", "#7f7f7f"
 STEP_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
 WIDTH, DPI = 8.0, 100  # 800 px wide: readable at README size
@@ -160,7 +162,7 @@ def digit_grid(images: torch.Tensor, titles: list[str], cols: int = 10) -> Figur
     fig = Figure(figsize=(WIDTH, WIDTH * canvas.shape[0] / canvas.shape[1]), dpi=DPI)
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0, 0, 1, 1))
-    ax.imshow(canvas.numpy(), cmap="gray_r", vmin=0, vmax=255, interpolation="nearest")
+    ax.imshow(canvas.numpy(), cmap="gray_r", vmin=0, vmax=PIXEL_MAX, interpolation="nearest")
     ax.axis("off")
     for i, t in enumerate(titles[: len(images)]):
         r, c = divmod(i, cols)

@@ -11,9 +11,9 @@ from typing import Any
 from ..summary import render_markdown
 from ..table import layer_table
 from ..training import runs
+from ..training.rundir import Run
 from . import plots
 from .evaluate import Evaluation, evaluate_run
-from .rundir import Run
 
 FIGURES = "figures"
 

@@ -7,7 +7,6 @@ result.verdict.line()  # 'PASS  test â‰¥ 99.40% in each of the last 3 epochs (â€
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +18,7 @@ from ..table import Table
 from . import runs
 from .config import Recipe, Runtime, Target, make, to_dict
 from .loop import OnEpoch, RunResult, Trainer
-
-CONFIG = "config.json"
+from .rundir import read_run
 
 
 def train(
@@ -89,7 +87,7 @@ def write_header(
             "test": sizes[1],
         },
     }
-    runs.write_json(run_dir / CONFIG, config)
+    runs.write_json(run_dir / runs.CONFIG, config)
     runs.write_text(run_dir / "spec.toml", spec.to_toml())
     runs.write_json(run_dir / "table.json", table.to_json())
     runs.write_json(run_dir / "env.json", env)
@@ -112,15 +110,8 @@ def resume(
     """Continue an interrupted run from its last checkpoint, in the same directory."""
     import torch
 
-    d = Path(run_dir)
-    cfg_path, ckpt = d / CONFIG, d / "last.pt"
-    if not cfg_path.is_file():
-        raise TinyCnnError(
-            f"{d}: not a tinycnn run directory (no {CONFIG}); give the folder "
-            f"that `tinycnn train` printed"
-        )
-    cfg = json.loads(cfg_path.read_text())
-    status = json.loads((d / "status.json").read_text()) if (d / "status.json").is_file() else {}
+    run = read_run(run_dir)  # one-line errors for a foreign or damaged directory
+    d, cfg, status, ckpt = run.path, run.config, run.status, run.path / "last.pt"
     if status.get("stacked"):
         raise TinyCnnError(
             f"{d}: this run was trained in a stacked group (--stacked), which "
@@ -130,7 +121,7 @@ def resume(
         raise TinyCnnError(
             f"{d}: this run already finished all its epochs; start a new run with tinycnn train"
         )
-    spec = Spec.from_dict(cfg["model"])
+    spec = run.spec
     recipe, target = make(Recipe, cfg["recipe"]), make(Target, cfg["target"])
     runtime = runtime or make(Runtime, cfg["runtime"])
     data_dir = cfg["data"]["dir"]

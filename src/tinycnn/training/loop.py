@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from ..builder import TinyNet, build
-from ..data import Dataset
+from ..data import Dataset, standardize, to_unit
 from ..errors import BudgetError, TrainingDiverged, TrainingInterrupted
 from ..spec import Spec
 from . import augment as aug
@@ -151,7 +151,7 @@ class Trainer:
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.runtime.bf16)
 
     def _batch(self, idx: torch.Tensor) -> torch.Tensor:
-        x = self.train_x[idx].float().div_(255)  # uint8 → [0, 1]; background stays 0
+        x = to_unit(self.train_x[idx])
         if any(self.strengths.values()):
             x = aug.augment(x, self.strengths, self.g_aug)
         return (x - self.mean) / self.std
@@ -199,7 +199,7 @@ class Trainer:
         self.net.eval()
         loss_sum, correct = torch.zeros((), device=self.device), 0
         for start in range(0, len(self.test_x), EVAL_BATCH):
-            x = (self.test_x[start : start + EVAL_BATCH].float() / 255 - self.mean) / self.std
+            x = standardize(self.test_x[start : start + EVAL_BATCH], self.mean, self.std)
             y = self.test_y[start : start + EVAL_BATCH]
             with self._autocast():
                 out = self.net(x).float()
@@ -210,7 +210,7 @@ class Trainer:
     # ----- the run -------------------------------------------------------------------------------
     def fit(self, on_epoch: OnEpoch | None = None) -> RunResult:
         r, d = self.recipe, self.run_dir
-        runs.write_json(d / "status.json", {"state": "running", "epoch": self.epoch})
+        runs.write_json(d / runs.STATUS, {"state": "running", "epoch": self.epoch})
         try:
             while self.epoch < r.epochs:
                 t0 = time.perf_counter()
@@ -242,28 +242,25 @@ class Trainer:
                 if on_epoch:
                     on_epoch(row)
         except KeyboardInterrupt:
-            runs.write_json(d / "status.json", {"state": "interrupted", "epoch": self.saved_epoch})
+            runs.write_json(d / runs.STATUS, {"state": "interrupted", "epoch": self.saved_epoch})
             raise TrainingInterrupted(
                 f"interrupted in epoch {self.saved_epoch + 1}; checkpoint after epoch "
                 f"{self.saved_epoch} kept; resume with: tinycnn train --resume {d}"
             ) from None
         except TrainingDiverged:
-            runs.write_json(d / "status.json", {"state": "diverged", "epoch": self.epoch})
+            runs.write_json(d / runs.STATUS, {"state": "diverged", "epoch": self.epoch})
             raise
         accs = [m["test_acc"] for m in self.history]
         verdict = judge(self.target, accs, self.params, r.epochs, self.rules)
-        runs.write_json(d / "verdict.json", verdict.to_json())
-        runs.write_json(d / "status.json", {"state": "finished", "epoch": self.epoch})
+        runs.write_json(d / runs.VERDICT, verdict.to_json())
+        runs.write_json(d / runs.STATUS, {"state": "finished", "epoch": self.epoch})
         return RunResult(d, self.history, verdict, self.params)
 
     def _record(self, row: dict[str, Any], lrs: list[float]) -> None:
         d = self.run_dir
         self.history.append(row)
         self.lr_steps.append(lrs)
-        runs.write_jsonl(d / "metrics.jsonl", self.history)
-        runs.write_jsonl(
-            d / "lr_steps.jsonl", [{"epoch": i + 1, "lr": v} for i, v in enumerate(self.lr_steps)]
-        )
+        runs.write_history(d, self.history, self.lr_steps)
         if row["test_acc"] >= max(m["test_acc"] for m in self.history):
             runs.save_checkpoint(
                 d / "best.pt",

@@ -12,6 +12,10 @@ from typing import Any
 
 import torch
 
+# what a run directory holds (written here, read back by rundir.py)
+CONFIG, METRICS, LR_STEPS = "config.json", "metrics.jsonl", "lr_steps.jsonl"
+VERDICT, STATUS = "verdict.json", "status.json"
+
 
 def new_run_dir(root: str | Path, name: str) -> Path:
     """runs/<name>-<YYYYmmdd-HHMMSS>[-N]: created here, so two runs can never share one."""
@@ -51,6 +55,12 @@ def write_json(path: Path, obj: Any) -> None:
 
 def write_jsonl(path: Path, rows: list[dict]) -> None:
     write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
+
+
+def write_history(d: Path, metrics: list[dict], lr_steps: list[list[float]]) -> None:
+    """metrics.jsonl (one line per epoch) and lr_steps.jsonl (every step's LR, per epoch)."""
+    write_jsonl(d / METRICS, metrics)
+    write_jsonl(d / LR_STEPS, [{"epoch": i + 1, "lr": v} for i, v in enumerate(lr_steps)])
 
 
 def save_checkpoint(path: Path, state: dict) -> None:

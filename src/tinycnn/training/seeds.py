@@ -105,7 +105,13 @@ def run_seeds(
     seeds: list[int],
     data_dir: str | Path | None = None,
     workers: int | None = None,
+    stacked: bool = False,
 ) -> SeedsResult:
+    """One run per seed: in parallel processes, or (`stacked`) as one stacked model."""
+    if stacked:
+        from .stacked import run_stacked  # stacked.py builds on SeedsResult
+
+        return run_stacked(model, recipe, target, runtime, seeds, data_dir)
     procs, threads = workers_for(len(seeds))
     if workers is not None:
         procs, threads = workers, max(1, (os.cpu_count() or 1) // workers)

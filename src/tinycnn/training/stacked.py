@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from .. import zoo
 from ..builder import build
-from ..data import Dataset, load
+from ..data import Dataset, load, standardize, to_unit
 from ..errors import ConfigError, TrainingDiverged, TrainingInterrupted
 from ..spec import Spec
 from ..stacked import build_stacked, load_replicas, replica_state
@@ -109,7 +109,7 @@ def run_stacked(
                 B = idx.shape[1]
                 if B < 2:
                     continue
-                x = x_tr[idx.reshape(-1)].float().div_(255)
+                x = to_unit(x_tr[idx.reshape(-1)])
                 if any(strengths.values()):
                     x = aug.augment(x, strengths, g_aug)
                 x = ((x - data.mean) / data.std).view(S, B, C, H, W).transpose(0, 1)
@@ -165,7 +165,7 @@ def run_stacked(
             schedule.after_epoch(0.0, 0.0)
     except KeyboardInterrupt:
         for d in dirs:
-            runs.write_json(d / "status.json", {"state": "interrupted", "stacked": True})
+            runs.write_json(d / runs.STATUS, {"state": "interrupted", "stacked": True})
         raise TrainingInterrupted(
             f"interrupted in a stacked group of {S} seeds; stacked groups "
             f"do not resume: rerun the command"
@@ -174,8 +174,8 @@ def run_stacked(
     for s, d in zip(range(S), dirs, strict=True):
         accs = [m["test_acc"] for m in histories[s]]
         verdict = judge(target, accs, params, r.epochs, rules)
-        runs.write_json(d / "verdict.json", verdict.to_json())
-        runs.write_json(d / "status.json", {"state": "finished", "epoch": r.epochs})
+        runs.write_json(d / runs.VERDICT, verdict.to_json())
+        runs.write_json(d / runs.STATUS, {"state": "finished", "epoch": r.epochs})
         results.append(_finish(RunResult(d, histories[s], verdict, params), runtime, data_dir))
     return SeedsResult(tuple(seeds), tuple(results), target)
 
@@ -194,7 +194,7 @@ def _evaluate(
     loss = torch.zeros(S, device=x_te.device)
     correct = torch.zeros(S, device=x_te.device, dtype=torch.long)
     for start in range(0, len(x_te), EVAL_BATCH):
-        x = (x_te[start : start + EVAL_BATCH].float() / 255 - mean) / std
+        x = standardize(x_te[start : start + EVAL_BATCH], mean, std)
         y = y_te[start : start + EVAL_BATCH]
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=runtime.bf16):
             out = net(x.repeat(1, S, 1, 1)).float()  # every replica sees the same test images
@@ -215,8 +215,5 @@ def _record(
     s: int,
     epoch: int,
 ) -> None:
-    runs.write_jsonl(d / "metrics.jsonl", history)
-    runs.write_jsonl(
-        d / "lr_steps.jsonl", [{"epoch": i + 1, "lr": v} for i, v in enumerate(lr_steps)]
-    )
+    runs.write_history(d, history, lr_steps)
     runs.save_checkpoint(d / "last.pt", {"epoch": epoch, "model": replica_state(net, s)})

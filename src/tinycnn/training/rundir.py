@@ -12,8 +12,7 @@ import torch
 from ..builder import TinyNet, build
 from ..errors import TinyCnnError
 from ..spec import Spec
-
-CONFIG, METRICS, VERDICT, STATUS = "config.json", "metrics.jsonl", "verdict.json", "status.json"
+from .runs import CONFIG, LR_STEPS, METRICS, STATUS, VERDICT
 
 
 class RunDirError(TinyCnnError):
@@ -37,7 +36,7 @@ class Run:
         return self.path.name
 
     def lr_steps(self) -> list[float]:
-        p = self.path / "lr_steps.jsonl"
+        p = self.path / LR_STEPS
         if not p.is_file():
             return []
         return [v for line in p.read_text().splitlines() for v in json.loads(line)["lr"]]

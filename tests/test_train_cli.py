@@ -117,3 +117,10 @@ def test_config_file_and_flags(tmp_path):
     assert config["target"]["target"] == 10.0
     assert "epoch 1/1  train loss" in r.stdout
     assert "\r" not in r.stdout + r.stderr  # no progress-bar noise without a terminal
+
+
+def test_resume_of_a_damaged_run_is_one_line(tmp_path):
+    (tmp_path / "config.json").write_text("{oops")
+    r = tinycnn("train", "--resume", str(tmp_path))
+    assert r.returncode == 2 and "config.json: corrupt JSON" in r.stderr
+    assert r.stderr.count("\n") == 1, r.stderr

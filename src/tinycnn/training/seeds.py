@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import zoo
 from ..spec import Spec
 from .config import Recipe, Runtime, Target
 from .loop import RunResult
@@ -27,6 +28,7 @@ class SeedsResult:
     seeds: tuple[int, ...]
     runs: tuple[RunResult, ...]
     target: Target
+    model: str = "model"  # the spec's name, for naming the group's directory
 
     @property
     def n(self) -> int:
@@ -124,7 +126,7 @@ def run_seeds(
     else:
         with ProcessPoolExecutor(procs, mp_context=mp.get_context("spawn")) as pool:
             results = list(pool.map(_one, jobs))
-    return SeedsResult(tuple(seeds), tuple(results), target)
+    return SeedsResult(tuple(seeds), tuple(results), target, zoo.resolve(model).name)
 
 
 def save_seeds(res: SeedsResult, out: str | Path) -> Path:
@@ -132,7 +134,7 @@ def save_seeds(res: SeedsResult, out: str | Path) -> Path:
     from ..reports import plots  # matplotlib only when saving pictures
     from . import runs
 
-    name = res.runs[0].run_dir.name.rsplit("-", 2)[0]
+    name = res.model
     d = runs.new_run_dir(out, f"{name}-seeds")
     runs.write_json(
         d / "seeds.json",

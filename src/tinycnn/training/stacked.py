@@ -177,7 +177,7 @@ def run_stacked(
         runs.write_json(d / runs.VERDICT, verdict.to_json())
         runs.write_json(d / runs.STATUS, {"state": "finished", "epoch": r.epochs})
         results.append(_finish(RunResult(d, histories[s], verdict, params), runtime, data_dir))
-    return SeedsResult(tuple(seeds), tuple(results), target)
+    return SeedsResult(tuple(seeds), tuple(results), target, spec.name)
 
 
 @torch.no_grad()

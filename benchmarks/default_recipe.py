@@ -1,6 +1,9 @@
 """Evidence for the default recipe: the default model, default settings, N seeds.
 
-    python benchmarks/default_recipe.py [--seeds 5] [--out benchmarks/results/default_recipe.json]
+    python benchmarks/default_recipe.py [--seeds 5] [--bf16] [--out FILE]
+
+--bf16 runs the same seeds with bfloat16 autocast (the evidence for or against making it the
+default); its output goes to benchmarks/results/default_recipe_bf16.json unless --out is given.
 
 Writes the raw per-seed metrics, the summary (mean ± std of the last-3-epoch minimum, k/N that
 met the target, seconds per epoch), the resolved config and the machine it ran on.
@@ -27,16 +30,21 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--model", default=zoo.DEFAULT_MODEL)
-    ap.add_argument("--out", default="benchmarks/results/default_recipe.json")
+    ap.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
+    ap.add_argument("--out", default=None)
     args = ap.parse_args()
+    suffix = "_bf16" if args.bf16 else ""
+    out = args.out or f"benchmarks/results/default_recipe{suffix}.json"
     recipe, target = Recipe(), Target(target=99.4, consistent=3, max_params=8000, max_epochs=15)
     runs_dir = tempfile.mkdtemp(prefix="tinycnn-bench-")
-    runtime = Runtime(out=runs_dir, report=False)
+    runtime = Runtime(out=runs_dir, report=False, bf16=args.bf16)
     procs, threads = workers_for(args.seeds)
     t0 = time.time()
     res = run_seeds(args.model, recipe, target, runtime, list(range(1, args.seeds + 1)))
     result = {
-        "command": f"python benchmarks/default_recipe.py --seeds {args.seeds}",
+        "command": f"python benchmarks/default_recipe.py --seeds {args.seeds}"
+        + (" --bf16" if args.bf16 else ""),
+        "runtime": dataclasses.asdict(runtime),
         "model": args.model,
         "params": res.runs[0].params,
         "recipe": dataclasses.asdict(recipe),
@@ -55,7 +63,7 @@ def main() -> None:
         "verdicts": [r.verdict.line() for r in res.runs],
         "metrics": {str(s): r.metrics for s, r in zip(res.seeds, res.runs, strict=True)},
     }
-    Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    Path(out).write_text(json.dumps(result, indent=1) + "\n")
     print(res.line())
     for line in result["verdicts"]:
         print(" ", line)

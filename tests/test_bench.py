@@ -1,17 +1,23 @@
 """The benchmark harness runs every pipeline on the same model and reports comparable rows."""
 
+import torch
+
 from tinycnn.bench import benchmark, render
+from tinycnn.training.speed import native_bf16
 
 
 def test_benchmark_smoke():
     r = benchmark("gap7496", epochs=1, seeds=1, threads=1, limit=256, device="cpu", stacked=2)
     names = list(r["pipelines"])
+    bf16 = native_bf16(torch.device("cpu"))
     assert names == [
         "reference (per-sample loader)",
         "tinycnn",
-        "tinycnn --bf16",
+        *(["tinycnn --no-bf16"] if bf16 else []),
         "tinycnn --stacked ×2",
     ]
+    used = r["pipelines"]["tinycnn"]["speed"]
+    assert used["bf16"] is bf16 and used["fast_dropout"] is True
     assert len(r["pipelines"]["tinycnn --stacked ×2"]["final_test_acc"]) == 2
     for row in r["pipelines"].values():
         assert row["seconds_per_epoch"] > 0 and 0 <= row["final_test_acc_mean"] <= 100

@@ -29,6 +29,7 @@ from .training.augment import apply_affine, rotation_matrix
 from .training.config import Recipe, Runtime, Target
 from .training.loop import Trainer, pick_device
 from .training.optim import Schedule, make_optimizer
+from .training.speed import resolve_bf16
 
 PUBLISHED_MEAN, PUBLISHED_STD = 0.1307, 0.3081  # what the notebooks type in
 REFERENCE_WORKERS = 2
@@ -99,12 +100,13 @@ def reference_run(
 
 def tinycnn_run(
     data: Dataset, model: str, recipe: Recipe, runtime: Runtime
-) -> list[dict[str, float]]:
+) -> tuple[list[dict[str, float]], dict[str, Any]]:
+    """Per-epoch seconds and accuracy, and the speed options the trainer actually used."""
     with tempfile.TemporaryDirectory() as tmp:
         rt = dataclasses.replace(runtime, out=tmp, progress=False, report=False)
         t = Trainer(zoo.resolve(model), recipe, Target(target=None), rt, data, Path(tmp))
         result = t.fit()
-    return [{"seconds": m["seconds"], "test_acc": m["test_acc"]} for m in result.metrics]
+    return [{"seconds": m["seconds"], "test_acc": m["test_acc"]} for m in result.metrics], t.speed
 
 
 def _stacked_row(
@@ -135,7 +137,7 @@ def benchmark(
     model: str = zoo.DEFAULT_MODEL,
     epochs: int = 3,
     seeds: int = 2,
-    bf16: bool = True,
+    fp32: bool = True,
     reference: bool = True,
     threads: int | None = None,
     limit: int | None = None,
@@ -144,6 +146,8 @@ def benchmark(
 ) -> dict[str, Any]:
     """Time each pipeline for `epochs` epochs × `seeds` seeds; returns a JSON-ready dict.
 
+    The reference runs first, before tinycnn sets any process-wide option (memory reuse).
+    `fp32` adds a `--no-bf16` row where tinycnn's defaults resolve to bf16 on this device.
     `limit` keeps only the first N train and test images (a smoke test, not a benchmark).
     `stacked` > 0 adds a row training that many seeds at once as one stacked model (its
     seconds per epoch are per seed, so the rows compare the cost of one seed's epoch)."""
@@ -160,20 +164,20 @@ def benchmark(
         )
     pipelines: dict[str, Any] = {}
     if reference:
-        pipelines["reference (per-sample loader)"] = lambda r: reference_run(
-            data, model, r, threads, dev
+        pipelines["reference (per-sample loader)"] = lambda r: (
+            reference_run(data, model, r, threads, dev),
+            {"published style": True},
         )
     base = Runtime(threads=threads, device=dev)
     pipelines["tinycnn"] = lambda r: tinycnn_run(data, model, r, base)
-    if bf16:
-        pipelines["tinycnn --bf16"] = lambda r: tinycnn_run(
-            data, model, r, dataclasses.replace(base, bf16=True)
+    if fp32 and resolve_bf16(base.bf16, torch.device(dev)):
+        pipelines["tinycnn --no-bf16"] = lambda r: tinycnn_run(
+            data, model, r, dataclasses.replace(base, bf16=False)
         )
     rows = {}
-    if stacked:
-        rows[f"tinycnn --stacked ×{stacked}"] = _stacked_row(data, model, epochs, stacked, base)
     for name, run in pipelines.items():
-        per_seed = [run(Recipe(epochs=epochs, seed=s)) for s in range(1, seeds + 1)]
+        done = [run(Recipe(epochs=epochs, seed=s)) for s in range(1, seeds + 1)]
+        per_seed = [metrics for metrics, _ in done]
         secs = [m["seconds"] for ms in per_seed for m in ms]
         accs = [ms[-1]["test_acc"] for ms in per_seed]
         spe = sum(secs) / len(secs)
@@ -182,12 +186,11 @@ def benchmark(
             "images_per_second": len(data.train_x) / spe,
             "final_test_acc_mean": sum(accs) / len(accs),
             "final_test_acc": accs,
+            "speed": done[0][1],
             "per_seed": per_seed,
         }
-    rows = {
-        **{k: v for k, v in rows.items() if "stacked" not in k},
-        **{k: v for k, v in rows.items() if "stacked" in k},
-    }  # the baseline row first
+    if stacked:  # after the reference: it sets process-wide options too
+        rows[f"tinycnn --stacked ×{stacked}"] = _stacked_row(data, model, epochs, stacked, base)
     first = next(iter(rows.values()))
     for row in rows.values():
         row["speedup"] = first["seconds_per_epoch"] / row["seconds_per_epoch"]

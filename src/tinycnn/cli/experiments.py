@@ -46,7 +46,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_false",
         help="skip the slow reference pipeline",
     )
-    p.add_argument("--no-bf16", dest="bf16", action="store_false", help="skip the bf16 row")
+    p.add_argument(
+        "--no-fp32",
+        dest="fp32",
+        action="store_false",
+        help="skip the --no-bf16 row (shown where the defaults use bf16)",
+    )
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (default: auto)")
     p.add_argument(
         "--stacked",
@@ -87,7 +92,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         args.model,
         args.epochs,
         args.seeds,
-        args.bf16,
+        args.fp32,
         args.reference,
         args.threads,
         device=args.device,

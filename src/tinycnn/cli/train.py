@@ -48,8 +48,10 @@ HELP = {
     "compile": "torch.compile the model",
     "report": "write report.md with pictures at the end",
     "fast_dropout": "cheaper element-wise dropout masks on the CPU (same distribution)",
+    "reuse_memory": "CPU: keep freed memory in the process instead of faulting in fresh pages",
     "channels_last": "channels-last memory format",
-    "bf16": "bfloat16 autocast (faster on CPUs with AMX and on GPUs; changes the numbers)",
+    "bf16": "bfloat16 autocast; unset (auto): on where the hardware computes bf16 (AMX or "
+    "AVX512-BF16 CPUs, bf16 GPUs)",
     "preset": "assignment rules (tinycnn presets): sets the target, checks the rest",
 }
 
@@ -91,12 +93,13 @@ def add_train_parser(sub: Any) -> argparse.ArgumentParser:
         g = p.add_argument_group(section)
         for f in dataclasses.fields(cls):
             flag = "--" + f.name.replace("_", "-")
+            auto = f.default is None and "bool" in str(f.type)
             kw: dict[str, Any] = {
                 "dest": f.name,
                 "default": argparse.SUPPRESS,
-                "help": f"{HELP.get(f.name, '')} (default: {f.default})",
+                "help": f"{HELP.get(f.name, '')} (default: {'auto' if auto else f.default})",
             }
-            if isinstance(f.default, bool):
+            if "bool" in str(f.type):  # --x / --no-x; a None default means "auto"
                 kw["action"] = argparse.BooleanOptionalAction
             else:
                 kw["type"] = _parse_type(str(f.type))

@@ -46,7 +46,7 @@ def train(
         spec,
         recipe,
         target,
-        runtime,
+        trainer.runtime,  # resolved (e.g. bf16 auto → on/off)
         data,
         data_dir,
         (len(trainer.train_x), len(trainer.test_x)),

@@ -71,8 +71,9 @@ class Runtime:
     out: str = "runs"
     progress: bool = True
     fast_dropout: bool = True  # cheaper dropout masks on the CPU (same Bernoulli(p) masks)
+    reuse_memory: bool = True  # CPU: keep freed memory in the process (no page faults per step)
     channels_last: bool = False  # measured slower for these models on the CPU
-    bf16: bool = False  # bfloat16 autocast: faster on CPUs with AMX, changes the numbers
+    bf16: bool | None = None  # bfloat16 autocast; None: on where the hardware computes bf16
     compile: bool = False  # torch.compile: measured slower on the CPU for tiny models
     report: bool = True  # write report.md with pictures at the end of the run
 

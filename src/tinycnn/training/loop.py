@@ -83,11 +83,14 @@ class Trainer:
         data: Dataset,
         run_dir: Path,
     ):
-        self.spec, self.recipe, self.target, self.runtime = spec, recipe, target, runtime
+        self.spec, self.recipe, self.target = spec, recipe, target
         self.run_dir = run_dir
         self.threads = runtime.threads or os.cpu_count() or 1
         torch.set_num_threads(self.threads)
         self.device = pick_device(runtime.device)
+        # resolved, so the saved config says what ran (and a resume runs the same)
+        runtime = dataclasses.replace(runtime, bf16=speed.resolve_bf16(runtime.bf16, self.device))
+        self.runtime = runtime
         r = recipe
         torch.manual_seed(r.seed)  # global RNG: parameter init here, dropout masks later
         self.model: TinyNet = build(spec, data.input_shape, data.classes)
@@ -95,8 +98,9 @@ class Trainer:
         check_budget(target, spec.name, self.params, r.epochs)
         self.target, self.rules = preset_rules(spec, r, target, data)
         self.model.to(self.device)
+        rt = runtime
         self.speed = speed.apply(
-            self.model, self.device, runtime.fast_dropout, runtime.channels_last
+            self.model, self.device, rt.fast_dropout, rt.channels_last, rt.reuse_memory
         )
         self.speed["bf16"] = runtime.bf16
         self.speed["compile"] = runtime.compile

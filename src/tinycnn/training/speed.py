@@ -1,69 +1,82 @@
 """Speed options that keep results the same in meaning, and the record of which were used.
 
-The profile of a tiny model's CPU step is dominated by element-wise dropout's random numbers:
-torch draws one 32-bit number per element through a Bernoulli sampler. `FastDropout` draws one
-64-bit number per *four* elements and compares 16-bit slices with a threshold: still an
-independent Bernoulli(p) mask per element (p rounded to 1/65536), scaled by 1/(1−p), from the
-same seeded global RNG, about 4× cheaper. On CUDA, torch's fused dropout is already fast.
+What a profile of a tiny model's CPU step shows, and the option that answers it:
+- element-wise dropout's random numbers and mask passes → `fastops.FastDropout`, fused with the
+  ReLU before it where there is one (`fastops.ReluDropout`);
+- convolutions and every element-wise pass in fp32 → bfloat16 autocast where the hardware
+  computes it natively (`resolve_bf16`; measured over 5 seeds not to lower accuracy);
+- page faults: glibc hands every freed block over 128 KiB back to the kernel, so each step's
+  multi-MB activations come back as fresh pages, faulted in one by one (thousands per step) →
+  `reuse_freed_memory`.
+On CUDA, torch's fused dropout is already fast and the caching allocator already reuses memory.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 from typing import Any
 
 import torch
 from torch import nn
 
-LEVELS = 1 << 16  # int16 slices: p is rounded to a multiple of 1/65536
+from .fastops import FastDropout, ReluDropout
+
+# glibc mallopt(3) parameters
+M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
+MMAP_THRESHOLD = 32 << 20  # blocks below this come from the heap, not fresh mmap'd pages
+KEEP_FREE = 1 << 30  # free heap memory kept by the process before any is given back
+TOP_PAD = 64 << 20  # grow the heap in large steps
 
 
-class _Masked(torch.autograd.Function):
-    """x · mask, where mask already holds 0 or 1/(1−p): one multiply forward, one backward."""
-
-    @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        ctx.save_for_backward(mask)
-        return x * mask
-
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
-        (mask,) = ctx.saved_tensors
-        return grad * mask, None
-
-
-def bernoulli_keep_mask(shape: torch.Size, p: float, device: torch.device) -> torch.Tensor:
-    """Boolean mask, True with probability 1 − p (p rounded to 1/65536), i.i.d. per element."""
-    n = shape.numel()
-    words = torch.randint(-(2**63), 2**63 - 1, (-(-n // 4),), dtype=torch.int64, device=device)
-    slices = words.view(torch.int16)[:n]  # four independent uniform 16-bit values per draw
-    threshold = -(LEVELS // 2) + round(p * LEVELS)
-    return (slices >= threshold).view(shape)
+def reuse_freed_memory() -> bool:
+    """Keep freed memory in this process (glibc only); True if applied. Process-wide, like
+    `torch.set_num_threads`; changes no number, only how often pages are faulted in."""
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError, TypeError):  # not glibc (macOS, Windows, musl): nothing to do
+        return False
+    return all(
+        mallopt(param, value) == 1
+        for param, value in (
+            (M_MMAP_THRESHOLD, MMAP_THRESHOLD),
+            (M_TRIM_THRESHOLD, KEEP_FREE),
+            (M_TOP_PAD, TOP_PAD),
+        )
+    )
 
 
-class FastDropout(nn.Module):
-    """Drop-in for `nn.Dropout` (element-wise), cheaper random numbers on the CPU."""
+def native_bf16(device: torch.device) -> bool:
+    """Does this device compute bfloat16 in hardware? (Elsewhere autocast only emulates it.)"""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":  # AMX tiles (Sapphire Rapids and later) or AVX512-BF16
+        checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+        return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+    return False
 
-    def __init__(self, p: float):
-        super().__init__()
-        self.p = p
-        self.p_eff = round(p * LEVELS) / LEVELS
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.p_eff == 0:
-            return x
-        mask = bernoulli_keep_mask(x.shape, self.p, x.device).to(x.dtype)
-        return _Masked.apply(x, mask.mul_(1.0 / (1.0 - self.p_eff)))
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}"
+def resolve_bf16(bf16: bool | None, device: torch.device) -> bool:
+    """`Runtime.bf16`: None (auto) means on where the hardware has it, else as given."""
+    return native_bf16(device) if bf16 is None else bf16
 
 
 def use_fast_dropout(model: nn.Module) -> int:
-    """Swap every element-wise `nn.Dropout` for `FastDropout` in place; returns how many."""
+    """Swap every element-wise `nn.Dropout` for `FastDropout` in place, or, where it directly
+    follows an `nn.ReLU` in a `Sequential`, for `ReluDropout` (the ReLU becomes Identity, so
+    parameter names and the state dict stay the same). Returns how many were swapped."""
     swapped = 0
-    for name, child in list(model.named_children()):
+    children = list(model.named_children())
+    for i, (name, child) in enumerate(children):
         if type(child) is nn.Dropout:
-            setattr(model, name, FastDropout(child.p))
+            before = children[i - 1] if i > 0 else None
+            fuse = isinstance(model, nn.Sequential) and before and type(before[1]) is nn.ReLU
+            if fuse:
+                setattr(model, before[0], nn.Identity())
+            new = (ReluDropout if fuse else FastDropout)(child.p)
+            setattr(model, name, new.train(child.training))  # keep the model's train/eval mode
             swapped += 1
         else:
             swapped += use_fast_dropout(child)
@@ -71,12 +84,19 @@ def use_fast_dropout(model: nn.Module) -> int:
 
 
 def apply(
-    model: nn.Module, device: torch.device, fast_dropout: bool, channels_last: bool
+    model: nn.Module,
+    device: torch.device,
+    fast_dropout: bool,
+    channels_last: bool,
+    reuse_memory: bool = True,
 ) -> dict[str, Any]:
     """Apply the speed options that fit this device; returns what was actually used."""
-    used = {"fast_dropout": False, "channels_last": False}
-    if fast_dropout and device.type == "cpu":
+    cpu = device.type == "cpu"
+    used = {"fast_dropout": False, "channels_last": False, "reuse_memory": False}
+    if fast_dropout and cpu:
         used["fast_dropout"] = use_fast_dropout(model) > 0
+    if reuse_memory and cpu:
+        used["reuse_memory"] = reuse_freed_memory()
     if channels_last:
         model.to(memory_format=torch.channels_last)
         used["channels_last"] = True

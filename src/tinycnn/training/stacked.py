@@ -27,7 +27,7 @@ from ..errors import ConfigError, TrainingDiverged, TrainingInterrupted
 from ..spec import Spec
 from ..stacked import build_stacked, load_replicas, replica_state
 from . import augment as aug
-from . import runs
+from . import runs, speed
 from .config import Recipe, Runtime, Target
 from .loop import EVAL_BATCH, RunResult, pick_device, preset_rules
 from .optim import Schedule, make_optimizer
@@ -57,6 +57,7 @@ def run_stacked(
     threads = runtime.threads or os.cpu_count() or 1
     torch.set_num_threads(threads)
     dev = pick_device(runtime.device)
+    runtime = dataclasses.replace(runtime, bf16=speed.resolve_bf16(runtime.bf16, dev))
     nets = []
     for s in seeds:  # the exact initial weights of a single run with seed s
         torch.manual_seed(s)
@@ -67,6 +68,9 @@ def run_stacked(
     net = build_stacked(spec, len(seeds), data.input_shape, data.classes)
     load_replicas(net, nets)
     net.to(dev)
+    rt = runtime
+    used = speed.apply(net, dev, rt.fast_dropout, rt.channels_last, rt.reuse_memory)
+    used.update(bf16=rt.bf16, compile=False)
     r = recipe
     x_tr, y_tr = data.train_x[: r.limit_train].to(dev), data.train_y[: r.limit_train].to(dev)
     x_te, y_te = data.test_x[: r.limit_test].to(dev), data.test_y[: r.limit_test].to(dev)
@@ -76,7 +80,7 @@ def run_stacked(
     steps = -(-len(x_tr) // r.batch_size)
     opt = make_optimizer(net, r)
     schedule = Schedule(opt, r, steps)
-    env = {**runs.environment(dev, threads, seeds[0]), "stacked_seeds": seeds}
+    env = {**runs.environment(dev, threads, seeds[0]), "stacked_seeds": seeds, "speed": used}
     dirs = []
     for s in seeds:
         d = runs.new_run_dir(runtime.out, spec.name)

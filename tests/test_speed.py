@@ -1,0 +1,111 @@
+"""The CPU speed options change no result in meaning: checked against plain torch modules."""
+
+import json
+import platform
+import resource
+
+import pytest
+import torch
+from torch import nn
+
+from tinycnn import build, zoo
+from tinycnn.training import Recipe, Runtime, Target, train
+from tinycnn.training.fastops import FastDropout, ReluDropout, drop_mask, effective_p
+from tinycnn.training.speed import native_bf16, reuse_freed_memory, use_fast_dropout
+
+
+def test_drop_mask_is_bernoulli_p_per_element():
+    torch.manual_seed(0)
+    n, p = 1 << 20, 0.1
+    drop = drop_mask(torch.Size([n]), p, torch.device("cpu")).float()
+    assert abs(drop.mean().item() - p) < 0.003  # binomial std is 0.0003
+    # the four slices of one 64-bit draw are independent: neighbours are uncorrelated
+    a, b = drop[:-1] - p, drop[1:] - p
+    assert abs((a * b).mean().item()) < 0.003
+
+
+def test_fast_dropout_zeroes_and_scales_like_inverted_dropout():
+    x = torch.randn(64, 8, 5, 5, requires_grad=True)
+    g = torch.randn_like(x)
+    d = FastDropout(0.2)
+    torch.manual_seed(3)
+    y = d(x)
+    y.backward(g)
+    torch.manual_seed(3)
+    keep = ~drop_mask(x.shape, 0.2, x.device)
+    scale = 1 / (1 - effective_p(0.2))
+    torch.testing.assert_close(y, x.detach() * keep * scale)
+    torch.testing.assert_close(x.grad, g * keep * scale)
+    d.eval()
+    assert d(x) is x
+
+
+def test_relu_dropout_equals_relu_then_fast_dropout():
+    x = torch.randn(32, 16, 6, 6, requires_grad=True)
+    g = torch.randn_like(x)
+    plain = nn.Sequential(nn.ReLU(), FastDropout(0.05))
+    fused = ReluDropout(0.05)
+    outs = []
+    for m in (plain, fused):
+        torch.manual_seed(7)
+        x.grad = None
+        y = m(x)
+        y.backward(g)
+        outs.append((y.detach(), x.grad.clone()))
+    assert torch.equal(outs[0][0], outs[1][0])
+    assert torch.equal(outs[0][1], outs[1][1])
+    fused.eval()
+    assert torch.equal(fused(x), torch.relu(x))
+
+
+def test_use_fast_dropout_fuses_and_keeps_names_and_numbers():
+    torch.manual_seed(0)
+    model = build(zoo.get("gap7496"))
+    n_dropout = sum(type(m) is nn.Dropout for m in model.modules())
+    keys = list(model.state_dict())
+    x = torch.randn(16, 1, 28, 28)
+    model.eval()
+    before = model(x)
+    plain = build(zoo.get("gap7496"))
+    plain.load_state_dict(model.state_dict())
+    for name, child in list(plain.named_children()):  # the unfused oracle: FastDropout only
+        if type(child) is nn.Dropout:
+            setattr(plain, name, FastDropout(child.p))
+
+    assert use_fast_dropout(model) == n_dropout == 6
+    assert sum(isinstance(m, ReluDropout) for m in model.modules()) == 6  # each follows a ReLU
+    assert list(model.state_dict()) == keys
+    assert torch.equal(model(x), before)  # eval: dropout off, ReLU still applied
+    model.train()
+    plain.train()
+    torch.manual_seed(5)
+    fused_out = model(x)
+    torch.manual_seed(5)
+    torch.testing.assert_close(fused_out, plain(x))
+
+
+@pytest.mark.skipif(
+    platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc only"
+)
+def test_reuse_freed_memory_stops_page_faults_on_reallocation():
+    assert reuse_freed_memory()
+    for _ in range(3):  # the heap grows once
+        torch.empty(8 << 20, dtype=torch.uint8).fill_(1)
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(20):
+        torch.empty(8 << 20, dtype=torch.uint8).fill_(1)  # 2,048 pages each if mmap'd afresh
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults < 500
+
+
+@pytest.mark.parametrize("bf16", [None, False])
+def test_bf16_auto_is_resolved_in_the_saved_config(tmp_path, bf16):
+    r = train(
+        "gap7496",
+        Recipe(epochs=1, limit_train=128, limit_test=64, batch_size=64),
+        Target(target=None),
+        Runtime(out=str(tmp_path), progress=False, report=False, bf16=bf16),
+    )
+    saved = json.loads((r.run_dir / "config.json").read_text())["runtime"]["bf16"]
+    used = json.loads((r.run_dir / "env.json").read_text())["speed"]["bf16"]
+    want = native_bf16(torch.device("cpu")) if bf16 is None else bf16
+    assert saved is want and used is want  # a resume reads the resolved value back

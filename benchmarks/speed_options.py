@@ -4,8 +4,8 @@
 
 Times a training step (forward, backward, SGD) on a batch of 128, each option in a fresh process
 (memory settings are process-wide, so no row inherits another's). Rows build up from plain torch
-to tinycnn's default, then try one more option each on top of the default. torch.compile
-(--compile) takes ~30 s to compile. Writes benchmarks/results/speed_options.json.
+to tinycnn's default on a CPU with native bf16, then try one more option each on top of it.
+torch.compile (--compile) takes ~30 s to compile. Writes benchmarks/results/speed_options.json.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import multiprocessing as mp
 import os
 import platform
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import torch
@@ -24,51 +25,51 @@ from torch import nn
 
 from tinycnn import build, zoo
 from tinycnn.training.fastops import FastDropout
-from tinycnn.training.speed import reuse_freed_memory, use_fast_dropout
+from tinycnn.training.speed import native_bf16, reuse_freed_memory, use_fast_dropout
 
 BATCH, WARMUP, STEPS = 128, 5, 40
-DEFAULT = "tinycnn default (+ reuse freed memory)"
-OPTIONS = [
-    "torch (nn.Dropout)",
-    "+ fast dropout masks",
-    "+ ReLU fused into dropout",
-    DEFAULT,
-    "default, no dropout (floor)",
-    "default + channels_last",
-    "default + bf16 autocast",
-    "default, oneDNN off",
-]
-COMPILE = "default + torch.compile"
+LADDER = {  # each row adds one option to the row before it
+    "torch (nn.Dropout)": set(),
+    "+ fast dropout masks": {"fast"},
+    "+ ReLU fused into dropout": {"fast", "fuse"},
+    "+ reuse freed memory (fp32 default)": {"fast", "fuse", "reuse"},
+    "+ bf16 autocast (default on bf16 CPUs)": {"fast", "fuse", "reuse", "bf16"},
+}
+DEFAULT = LADDER["+ bf16 autocast (default on bf16 CPUs)"]
+EXTRAS = {  # one more option on top of the last row
+    "default, no dropout (floor)": DEFAULT | {"no dropout"},
+    "default + channels_last": DEFAULT | {"channels_last"},
+    "default, oneDNN off": DEFAULT | {"oneDNN off"},
+}
+COMPILE = {"default + torch.compile": DEFAULT | {"compile"}}
 
 
-def step_ms(model_name: str, option: str, threads: int) -> float:
+def step_ms(model_name: str, options: set[str], threads: int) -> float:
     torch.set_num_threads(threads)
-    on_default = option not in OPTIONS[:3]
     spec = zoo.get(model_name)
-    if "no dropout" in option:
+    if "no dropout" in options:
         spec = spec.with_(dropout=0.0)
     torch.manual_seed(0)
     m = build(spec)
-    if option == "+ fast dropout masks":  # unfused: every nn.Dropout → FastDropout
+    if "fuse" in options:
+        use_fast_dropout(m)
+    elif "fast" in options:  # unfused: every nn.Dropout → FastDropout
         for name, child in list(m.named_children()):
             if type(child) is nn.Dropout:
                 setattr(m, name, FastDropout(child.p))
-    elif option != OPTIONS[0]:
-        use_fast_dropout(m)
-    if on_default:
+    if "reuse" in options:
         reuse_freed_memory()
     x, y = torch.randn(BATCH, *m.table.input_shape), torch.randint(0, m.table.classes, (BATCH,))
-    if "channels_last" in option:
+    if "channels_last" in options:
         m = m.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
-    net = torch.compile(m) if option == COMPILE else m
+    net = torch.compile(m) if "compile" in options else m
     opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9, nesterov=True)
-    torch.backends.mkldnn.enabled = "oneDNN off" not in option
-    bf16 = "bf16" in option
+    torch.backends.mkldnn.enabled = "oneDNN off" not in options
     for i in range(WARMUP + STEPS):
         if i == WARMUP:
             t0 = time.perf_counter()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled="bf16" in options):
             loss = F.cross_entropy(net(x).float(), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -83,13 +84,12 @@ def main() -> None:
     ap.add_argument("--compile", action="store_true")
     ap.add_argument("--out", default="benchmarks/results/speed_options.json")
     args = ap.parse_args()
-    options = OPTIONS + ([COMPILE] if args.compile else [])
-    ctx = mp.get_context("spawn")
+    options = {**LADDER, **EXTRAS, **(COMPILE if args.compile else {})}
     rows = {}
-    for o in options:
-        with ctx.Pool(1) as pool:  # a fresh process per row
-            rows[o] = pool.apply(step_ms, (args.model, o, args.threads))
-    base = rows[OPTIONS[0]]
+    for name, opts in options.items():
+        with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:  # fresh process
+            rows[name] = pool.submit(step_ms, args.model, opts, args.threads).result()
+    base = rows["torch (nn.Dropout)"]
     result = {
         "command": "python benchmarks/speed_options.py" + (" --compile" if args.compile else ""),
         "model": args.model,
@@ -101,6 +101,8 @@ def main() -> None:
             "cpu_count": os.cpu_count(),
             "torch": torch.__version__,
         },
+        "bf16_native": native_bf16(torch.device("cpu")),
+        "options": {name: sorted(opts) for name, opts in options.items()},
         "ms_per_step": rows,
         "s_per_epoch_60k": {o: ms * 60000 / BATCH / 1000 for o, ms in rows.items()},
     }

@@ -1,9 +1,10 @@
 """Evidence for the default recipe: the default model, default settings, N seeds.
 
-    python benchmarks/default_recipe.py [--seeds 5] [--bf16] [--out FILE]
+    python benchmarks/default_recipe.py [--seeds 5] [--bf16 | --no-bf16] [--out FILE]
 
---bf16 runs the same seeds with bfloat16 autocast (the evidence for or against making it the
-default); its output goes to benchmarks/results/default_recipe_bf16.json unless --out is given.
+Without either flag, bf16 is tinycnn's default (auto: on where the hardware computes bfloat16)
+and the output is benchmarks/results/default_recipe.json; --bf16 / --no-bf16 force it on / off
+and write default_recipe_bf16.json / default_recipe_fp32.json (the evidence for the default).
 
 Writes the raw per-seed metrics, the summary (mean ± std of the last-3-epoch minimum, k/N that
 met the target, seconds per epoch), the resolved config and the machine it ran on.
@@ -30,10 +31,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--model", default=zoo.DEFAULT_MODEL)
-    ap.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
+    ap.add_argument("--bf16", action=argparse.BooleanOptionalAction, help="default: auto")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
-    suffix = "_bf16" if args.bf16 else ""
+    suffix = {None: "", True: "_bf16", False: "_fp32"}[args.bf16]
     out = args.out or f"benchmarks/results/default_recipe{suffix}.json"
     recipe, target = Recipe(), Target(target=99.4, consistent=3, max_params=8000, max_epochs=15)
     runs_dir = tempfile.mkdtemp(prefix="tinycnn-bench-")
@@ -43,7 +44,7 @@ def main() -> None:
     res = run_seeds(args.model, recipe, target, runtime, list(range(1, args.seeds + 1)))
     result = {
         "command": f"python benchmarks/default_recipe.py --seeds {args.seeds}"
-        + (" --bf16" if args.bf16 else ""),
+        + {None: "", True: " --bf16", False: " --no-bf16"}[args.bf16],
         "runtime": dataclasses.asdict(runtime),
         "model": args.model,
         "params": res.runs[0].params,

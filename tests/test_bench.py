@@ -19,7 +19,11 @@ def test_benchmark_smoke():
     used = r["pipelines"]["tinycnn"]["speed"]
     assert used["bf16"] is bf16 and used["fast_dropout"] is True
     assert len(r["pipelines"]["tinycnn --stacked ×2"]["final_test_acc"]) == 2
+    assert r["pipelines"]["tinycnn --stacked ×2"]["speed"]["stacked"] is True
     for row in r["pipelines"].values():
         assert row["seconds_per_epoch"] > 0 and 0 <= row["final_test_acc_mean"] <= 100
     assert r["pipelines"][names[0]]["speedup"] == 1.0
-    assert "| tinycnn |" in render(r)
+    table = render(r)
+    assert "| tinycnn |" in table
+    tinycnn_line = next(line for line in table.splitlines() if line.startswith("| tinycnn |"))
+    assert ("bf16" in tinycnn_line) is bf16 and "fast dropout" in tinycnn_line

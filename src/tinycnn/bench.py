@@ -10,6 +10,7 @@ benchmark's epochs) in one process, so the ratio compares like with like on this
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import platform
 import tempfile
@@ -119,6 +120,7 @@ def _stacked_row(
         res = run_stacked(
             model, Recipe(epochs=epochs), Target(target=None), rt, list(range(1, n + 1)), data=data
         )
+        env = json.loads((res.runs[0].run_dir / "env.json").read_text())
     per_seed = [
         [{"seconds": m["seconds"], "test_acc": m["test_acc"]} for m in r.metrics] for r in res.runs
     ]
@@ -129,6 +131,7 @@ def _stacked_row(
         "images_per_second": len(data.train_x) / spe,
         "final_test_acc_mean": sum(accs) / len(accs),
         "final_test_acc": accs,
+        "speed": {"stacked": True, **env["speed"]},
         "per_seed": per_seed,
     }
 
@@ -220,12 +223,13 @@ def render(result: dict[str, Any]) -> str:
     )
     lines = [
         head,
-        "| pipeline | s/epoch | images/s | speed-up | final test acc (mean) |",
-        "|---|---:|---:|---:|---:|",
+        "| pipeline | s/epoch | images/s | speed-up | final test acc (mean) | options used |",
+        "|---|---:|---:|---:|---:|---|",
     ]
     for name, r in result["pipelines"].items():
+        used = ", ".join(k.replace("_", " ") for k, on in r.get("speed", {}).items() if on)
         lines.append(
             f"| {name} | {r['seconds_per_epoch']:.1f} | {r['images_per_second']:,.0f} "
-            f"| {r['speedup']:.2f}× | {r['final_test_acc_mean']:.2f}% |"
+            f"| {r['speedup']:.2f}× | {r['final_test_acc_mean']:.2f}% | {used or 'none'} |"
         )
     return "\n".join(lines)

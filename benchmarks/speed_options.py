@@ -24,10 +24,8 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from tinycnn import build, zoo
-from tinycnn.training.fastops import FastDropout
 from tinycnn.training.speed import native_bf16, reuse_freed_memory, use_fast_dropout
 
 BATCH, WARMUP, STEPS = 128, 5, 40
@@ -56,12 +54,8 @@ def step_ms(model_name: str, options: set[str], threads: int, profile: bool = Fa
         spec = spec.with_(dropout=0.0)
     torch.manual_seed(0)
     m = build(spec)
-    if "fuse" in options:
-        use_fast_dropout(m)
-    elif "fast" in options:  # unfused: every nn.Dropout → FastDropout
-        for name, child in list(m.named_children()):
-            if type(child) is nn.Dropout:
-                setattr(m, name, FastDropout(child.p))
+    if "fast" in options:
+        use_fast_dropout(m, fuse="fuse" in options)
     if "reuse" in options:
         reuse_freed_memory()
     x, y = torch.randn(BATCH, *m.table.input_shape), torch.randint(0, m.table.classes, (BATCH,))

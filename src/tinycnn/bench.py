@@ -26,6 +26,7 @@ from torch.utils.data import Dataset as TorchDataset
 from . import zoo
 from .builder import build
 from .data import Dataset, load
+from .training import runs
 from .training.augment import apply_affine, rotation_matrix
 from .training.config import Recipe, Runtime, Target
 from .training.loop import Trainer, pick_device
@@ -120,7 +121,7 @@ def _stacked_row(
         res = run_stacked(
             model, Recipe(epochs=epochs), Target(target=None), rt, list(range(1, n + 1)), data=data
         )
-        env = json.loads((res.runs[0].run_dir / "env.json").read_text())
+        env = json.loads((res.runs[0].run_dir / runs.ENV).read_text())
     per_seed = [
         [{"seconds": m["seconds"], "test_acc": m["test_acc"]} for m in r.metrics] for r in res.runs
     ]

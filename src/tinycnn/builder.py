@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from .spec import Prim, Spec
-from .table import Table, layer_table
+from .table import MNIST_CLASSES, MNIST_INPUT, Table, layer_table
 
 
 class TinyNet(nn.Sequential):
@@ -56,7 +56,7 @@ class GroupedLinear(nn.Module):
 
 
 def build(
-    spec: Spec, input_shape: tuple[int, int, int] = (1, 28, 28), classes: int = 10
+    spec: Spec, input_shape: tuple[int, int, int] = MNIST_INPUT, classes: int = MNIST_CLASSES
 ) -> TinyNet:
     """Validate `spec` against the input (raises SpecError naming the layer) and build it."""
     table = layer_table(spec, input_shape, classes)

@@ -15,7 +15,7 @@ from typing import Any
 from . import tomlfile
 from .errors import ConfigError
 from .spec import Spec
-from .table import Table, layer_table
+from .table import MNIST_CLASSES, MNIST_INPUT, Table, layer_table
 from .training.verdict import Condition
 
 FEATURES = {
@@ -147,8 +147,8 @@ def static_conditions(
     preset: Preset,
     spec: Spec,
     epochs: int | None = None,
-    input_shape: tuple[int, int, int] = (1, 28, 28),
-    classes: int = 10,
+    input_shape: tuple[int, int, int] = MNIST_INPUT,
+    classes: int = MNIST_CLASSES,
 ) -> list[Condition]:
     """Every rule that can be checked without training; `epochs` checks the epoch rules too."""
     table = layer_table(spec, input_shape, classes)

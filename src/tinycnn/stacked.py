@@ -17,7 +17,7 @@ from torch import nn
 
 from .builder import GroupedLinear, TinyNet, prim_module
 from .spec import Spec
-from .table import Table, layer_table
+from .table import MNIST_CLASSES, MNIST_INPUT, Table, layer_table
 
 
 class StackedNet(nn.Sequential):
@@ -33,7 +33,10 @@ class StackedNet(nn.Sequential):
 
 
 def build_stacked(
-    spec: Spec, replicas: int, input_shape: tuple[int, int, int] = (1, 28, 28), classes: int = 10
+    spec: Spec,
+    replicas: int,
+    input_shape: tuple[int, int, int] = MNIST_INPUT,
+    classes: int = MNIST_CLASSES,
 ) -> StackedNet:
     table = layer_table(spec, input_shape, classes)  # validates, as build() does
     modules: OrderedDict[str, nn.Module] = OrderedDict()

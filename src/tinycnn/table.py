@@ -17,6 +17,10 @@ from dataclasses import asdict, dataclass
 from .errors import SpecError
 from .spec import Spec
 
+# the bundled data's input: the default wherever no shape is given (other IDX data brings its own)
+MNIST_INPUT: tuple[int, int, int] = (1, 28, 28)
+MNIST_CLASSES = 10
+
 BYTES_PER_ACTIVATION = 4  # float32
 
 
@@ -94,7 +98,7 @@ def _numel(shape: tuple[int, ...]) -> int:
 
 
 def layer_table(
-    spec: Spec, input_shape: tuple[int, int, int] = (1, 28, 28), classes: int = 10
+    spec: Spec, input_shape: tuple[int, int, int] = MNIST_INPUT, classes: int = MNIST_CLASSES
 ) -> Table:
     """Walk the expanded spec; raise `SpecError` naming the first layer that does not fit."""
     c, h, w = input_shape

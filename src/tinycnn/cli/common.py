@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..table import MNIST_CLASSES, MNIST_INPUT
+
 
 def input_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
@@ -13,7 +15,7 @@ def input_args(p: argparse.ArgumentParser) -> None:
 
 def shape_from_data(args: argparse.Namespace) -> tuple[tuple[int, int, int], int]:
     if args.data_dir is None:
-        return (1, 28, 28), 10  # bundled MNIST; avoids reading 11 MB just to print a table
+        return MNIST_INPUT, MNIST_CLASSES  # bundled; avoids reading 11 MB just to print a table
     from ..data import load
 
     ds = load(args.data_dir)

@@ -31,6 +31,7 @@ from ..errors import ConfigError
 from ..spec import Spec
 from ..training import runs
 from ..training.config import Recipe, Runtime, Target, make
+from ..training.rundir import RunDirError, read_run
 from ..training.seeds import run_seeds
 
 LADDER_KEYS = {"title", "description", "model", "preset", "target", "recipe", "seeds", "steps"}
@@ -197,8 +198,8 @@ def run_ladder(
 
 
 def _finished(entry: dict[str, Any], d: Path) -> bool:
-    for r in entry["runs"]:
-        status = d / r / runs.STATUS
-        if not status.is_file() or json.loads(status.read_text()).get("state") != "finished":
-            return False
-    return True
+    """Every run of the step finished; a missing or damaged run directory means rerun the step."""
+    try:
+        return all(read_run(d / r).status.get("state") == "finished" for r in entry["runs"])
+    except RunDirError:
+        return False

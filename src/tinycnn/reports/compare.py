@@ -27,10 +27,7 @@ COLUMNS = (
 def compare_row(path: str | Path) -> dict[str, Any]:
     run = read_run(path)
     m = run.metrics
-    d = run.config.get("data", {})
-    params = layer_table(
-        run.spec, tuple(d.get("input_shape", (1, 28, 28))), d.get("classes", 10)
-    ).total_params
+    params = layer_table(run.spec, *run.input).total_params
     target = run.config["target"].get("target")
     verdict = (
         ("PASS" if run.verdict["passed"] else "FAIL")

@@ -71,8 +71,7 @@ def write_report(run_dir: str | Path, data_dir: str | Path | None = None) -> Pat
     run, ev, data = evaluate_run(run_dir, data_dir)
     pictures = write_figures(run, ev, data.test_x)
     runs.write_json(run.path / "evaluation.json", ev.to_json())
-    d = run.config["data"]
-    table = layer_table(run.spec, tuple(d["input_shape"]), d["classes"])
+    table = layer_table(run.spec, *run.input)
     verdict = run.verdict["line"] if run.verdict else f"(run {run.status.get('state')})"
     lines = [
         f"# {run.spec.name} — {run.name}",
@@ -118,7 +117,7 @@ def write_report(run_dir: str | Path, data_dir: str | Path | None = None) -> Pat
     ]
     for caption, path in list(pictures.items())[1:]:
         lines += [f"## {caption}", "", f"![{caption}]({path})", ""]
-    env = run.path / "env.json"
+    env = run.path / runs.ENV
     if env.is_file():
         lines += ["## Environment", "", "```json", env.read_text().rstrip(), "```", ""]
     out = run.path / "report.md"

@@ -90,7 +90,7 @@ def write_header(
     runs.write_json(run_dir / runs.CONFIG, config)
     runs.write_text(run_dir / "spec.toml", spec.to_toml())
     runs.write_json(run_dir / "table.json", table.to_json())
-    runs.write_json(run_dir / "env.json", env)
+    runs.write_json(run_dir / runs.ENV, env)
 
 
 def _finish(result: RunResult, runtime: Runtime, data_dir: str | Path | None) -> RunResult:
@@ -111,7 +111,7 @@ def resume(
     import torch
 
     run = read_run(run_dir)  # one-line errors for a foreign or damaged directory
-    d, cfg, status, ckpt = run.path, run.config, run.status, run.path / "last.pt"
+    d, cfg, status, ckpt = run.path, run.config, run.status, run.path / runs.LAST
     if status.get("stacked"):
         raise TinyCnnError(
             f"{d}: this run was trained in a stacked group (--stacked), which "

@@ -14,6 +14,8 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from ..data import to_unit
+
 AffineOp = Callable[[int, float, torch.Generator, torch.device], torch.Tensor]  # → (N, 2, 3)
 PixelOp = Callable[[torch.Tensor, float, torch.Generator], torch.Tensor]
 
@@ -90,3 +92,14 @@ def augment(x: torch.Tensor, strengths: dict[str, float], g: torch.Generator) ->
         if strengths.get(name, 0):
             x = op(x, strengths[name], g)
     return x
+
+
+def train_input(
+    x: torch.Tensor, strengths: dict[str, float], g: torch.Generator, mean: float, std: float
+) -> torch.Tensor:
+    """A uint8 training batch → the network's input: [0, 1], augmented (0 is the background the
+    resampling pads with), then standardised with the training images' statistics."""
+    x = to_unit(x)
+    if any(strengths.values()):
+        x = augment(x, strengths, g)
+    return (x - mean) / std

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from ..builder import TinyNet, build
-from ..data import Dataset, standardize, to_unit
+from ..data import Dataset, standardize
 from ..errors import BudgetError, TrainingDiverged, TrainingInterrupted
 from ..spec import Spec
 from . import augment as aug
@@ -89,8 +89,7 @@ class Trainer:
         torch.set_num_threads(self.threads)
         self.device = pick_device(runtime.device)
         # resolved, so the saved config says what ran (and a resume runs the same)
-        runtime = dataclasses.replace(runtime, bf16=speed.resolve_bf16(runtime.bf16, self.device))
-        self.runtime = runtime
+        self.runtime = runtime = speed.resolve(runtime, self.device)
         r = recipe
         torch.manual_seed(r.seed)  # global RNG: parameter init here, dropout masks later
         self.model: TinyNet = build(spec, data.input_shape, data.classes)
@@ -98,11 +97,7 @@ class Trainer:
         check_budget(target, spec.name, self.params, r.epochs)
         self.target, self.rules = preset_rules(spec, r, target, data)
         self.model.to(self.device)
-        rt = runtime
-        self.speed = speed.apply(
-            self.model, self.device, rt.fast_dropout, rt.channels_last, rt.reuse_memory
-        )
-        self.speed["bf16"] = runtime.bf16
+        self.speed = speed.apply(self.model, self.device, runtime)
         self.speed["compile"] = runtime.compile
         dev = self.device
         self.train_x = data.train_x[: r.limit_train].to(dev)
@@ -152,13 +147,10 @@ class Trainer:
 
     # ----- one epoch -----------------------------------------------------------------------------
     def _autocast(self) -> torch.autocast:
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.runtime.bf16)
+        return speed.autocast(self.device, self.runtime.bf16)
 
     def _batch(self, idx: torch.Tensor) -> torch.Tensor:
-        x = to_unit(self.train_x[idx])
-        if any(self.strengths.values()):
-            x = aug.augment(x, self.strengths, self.g_aug)
-        return (x - self.mean) / self.std
+        return aug.train_input(self.train_x[idx], self.strengths, self.g_aug, self.mean, self.std)
 
     def train_epoch(self, bar: Any) -> tuple[float, float, list[float]]:
         r, dev = self.recipe, self.device
@@ -267,12 +259,12 @@ class Trainer:
         runs.write_history(d, self.history, self.lr_steps)
         if row["test_acc"] >= max(m["test_acc"] for m in self.history):
             runs.save_checkpoint(
-                d / "best.pt",
+                d / runs.BEST,
                 {
                     "epoch": self.epoch,
                     "test_acc": row["test_acc"],
                     "model": self.model.state_dict(),
                 },
             )
-        runs.save_checkpoint(d / "last.pt", self.state())
+        runs.save_checkpoint(d / runs.LAST, self.state())
         self.saved_epoch = self.epoch

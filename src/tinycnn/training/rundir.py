@@ -12,7 +12,8 @@ import torch
 from ..builder import TinyNet, build
 from ..errors import TinyCnnError
 from ..spec import Spec
-from .runs import CONFIG, LR_STEPS, METRICS, STATUS, VERDICT
+from ..table import MNIST_CLASSES, MNIST_INPUT
+from .runs import CONFIG, LAST, LR_STEPS, METRICS, STATUS, VERDICT
 
 
 class RunDirError(TinyCnnError):
@@ -34,6 +35,13 @@ class Run:
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def input(self) -> tuple[tuple[int, int, int], int]:
+        """(input shape, classes) the run trained on: its model's shape is built from these."""
+        d = self.config.get("data", {})
+        shape = tuple(d.get("input_shape", MNIST_INPUT))
+        return shape, d.get("classes", MNIST_CLASSES)  # type: ignore[return-value]
 
     def lr_steps(self) -> list[float]:
         p = self.path / LR_STEPS
@@ -82,7 +90,7 @@ def read_run(path: str | Path) -> Run:
 def load_model(path: str | Path) -> tuple[Run, TinyNet]:
     """A run directory (its last checkpoint) or a checkpoint file inside one → (run, model)."""
     p = Path(path)
-    ckpt = p / "last.pt" if p.is_dir() else p
+    ckpt = p / LAST if p.is_dir() else p
     run = read_run(p if p.is_dir() else p.parent)
     if not ckpt.is_file():
         raise RunDirError(f"{ckpt}: no checkpoint; the run stopped before its first epoch ended")
@@ -93,8 +101,6 @@ def load_model(path: str | Path) -> tuple[Run, TinyNet]:
             f"{ckpt}: unreadable checkpoint ({type(e).__name__}); it is corrupt: "
             f"use the run's other checkpoint or rerun"
         ) from None
-    data = run.config.get("data", {})
-    shape = tuple(data.get("input_shape", (1, 28, 28)))
-    model = build(run.spec, shape, data.get("classes", 10))  # type: ignore[arg-type]
+    model = build(run.spec, *run.input)
     model.load_state_dict(state["model"])
     return run, model.eval()

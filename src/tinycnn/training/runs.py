@@ -14,7 +14,8 @@ import torch
 
 # what a run directory holds (written here, read back by rundir.py)
 CONFIG, METRICS, LR_STEPS = "config.json", "metrics.jsonl", "lr_steps.jsonl"
-VERDICT, STATUS = "verdict.json", "status.json"
+VERDICT, STATUS, ENV = "verdict.json", "status.json", "env.json"
+LAST, BEST = "last.pt", "best.pt"  # checkpoints: everything to resume / the best epoch's model
 
 
 def new_run_dir(root: str | Path, name: str) -> Path:

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import dataclasses
 from typing import Any
 
 import torch
 from torch import nn
 
+from .config import Runtime
 from .fastops import FastDropout, ReluDropout
 
 # glibc mallopt(3) parameters
@@ -63,41 +65,47 @@ def resolve_bf16(bf16: bool | None, device: torch.device) -> bool:
     return native_bf16(device) if bf16 is None else bf16
 
 
-def use_fast_dropout(model: nn.Module) -> int:
+def resolve(runtime: Runtime, device: torch.device) -> Runtime:
+    """`runtime` with its automatic choices made for `device`: what a run saves and resumes."""
+    return dataclasses.replace(runtime, bf16=resolve_bf16(runtime.bf16, device))
+
+
+def autocast(device: torch.device, bf16: bool) -> torch.autocast:
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
+
+
+def use_fast_dropout(model: nn.Module, fuse: bool = True) -> int:
     """Swap every element-wise `nn.Dropout` for `FastDropout` in place, or, where it directly
-    follows an `nn.ReLU` in a `Sequential`, for `ReluDropout` (the ReLU becomes Identity, so
-    parameter names and the state dict stay the same). Returns how many were swapped."""
+    follows an `nn.ReLU` in a `Sequential` (and `fuse`), for `ReluDropout` (the ReLU becomes
+    Identity, so parameter names and the state dict stay the same). Returns how many."""
     swapped = 0
     children = list(model.named_children())
     for i, (name, child) in enumerate(children):
         if type(child) is nn.Dropout:
             before = children[i - 1] if i > 0 else None
-            fuse = isinstance(model, nn.Sequential) and before and type(before[1]) is nn.ReLU
-            if fuse:
+            relu = before is not None and type(before[1]) is nn.ReLU
+            fused = fuse and relu and isinstance(model, nn.Sequential)
+            if fused:
                 setattr(model, before[0], nn.Identity())
-            new = (ReluDropout if fuse else FastDropout)(child.p)
+            new = (ReluDropout if fused else FastDropout)(child.p)
             setattr(model, name, new.train(child.training))  # keep the model's train/eval mode
             swapped += 1
         else:
-            swapped += use_fast_dropout(child)
+            swapped += use_fast_dropout(child, fuse)
     return swapped
 
 
-def apply(
-    model: nn.Module,
-    device: torch.device,
-    fast_dropout: bool,
-    channels_last: bool,
-    reuse_memory: bool = True,
-) -> dict[str, Any]:
-    """Apply the speed options that fit this device; returns what was actually used."""
+def apply(model: nn.Module, device: torch.device, runtime: Runtime) -> dict[str, Any]:
+    """Apply the speed options of a `resolve`d runtime that fit this device; returns what was
+    actually used (bf16 is applied by the training loop through `autocast`)."""
     cpu = device.type == "cpu"
     used = {"fast_dropout": False, "channels_last": False, "reuse_memory": False}
-    if fast_dropout and cpu:
+    if runtime.fast_dropout and cpu:
         used["fast_dropout"] = use_fast_dropout(model) > 0
-    if reuse_memory and cpu:
+    if runtime.reuse_memory and cpu:
         used["reuse_memory"] = reuse_freed_memory()
-    if channels_last:
+    if runtime.channels_last:
         model.to(memory_format=torch.channels_last)
         used["channels_last"] = True
+    used["bf16"] = bool(runtime.bf16)
     return used

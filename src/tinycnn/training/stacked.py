@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from .. import zoo
 from ..builder import build
-from ..data import Dataset, load, standardize, to_unit
+from ..data import Dataset, load, standardize
 from ..errors import ConfigError, TrainingDiverged, TrainingInterrupted
 from ..spec import Spec
 from ..stacked import build_stacked, load_replicas, replica_state
@@ -57,7 +57,7 @@ def run_stacked(
     threads = runtime.threads or os.cpu_count() or 1
     torch.set_num_threads(threads)
     dev = pick_device(runtime.device)
-    runtime = dataclasses.replace(runtime, bf16=speed.resolve_bf16(runtime.bf16, dev))
+    runtime = speed.resolve(runtime, dev)
     nets = []
     for s in seeds:  # the exact initial weights of a single run with seed s
         torch.manual_seed(s)
@@ -68,9 +68,7 @@ def run_stacked(
     net = build_stacked(spec, len(seeds), data.input_shape, data.classes)
     load_replicas(net, nets)
     net.to(dev)
-    rt = runtime
-    used = speed.apply(net, dev, rt.fast_dropout, rt.channels_last, rt.reuse_memory)
-    used.update(bf16=rt.bf16, compile=False)
+    used = {**speed.apply(net, dev, runtime), "compile": False}
     r = recipe
     x_tr, y_tr = data.train_x[: r.limit_train].to(dev), data.train_y[: r.limit_train].to(dev)
     x_te, y_te = data.test_x[: r.limit_test].to(dev), data.test_y[: r.limit_test].to(dev)
@@ -113,12 +111,10 @@ def run_stacked(
                 B = idx.shape[1]
                 if B < 2:
                     continue
-                x = to_unit(x_tr[idx.reshape(-1)])
-                if any(strengths.values()):
-                    x = aug.augment(x, strengths, g_aug)
-                x = ((x - data.mean) / data.std).view(S, B, C, H, W).transpose(0, 1)
+                x = aug.train_input(x_tr[idx.reshape(-1)], strengths, g_aug, data.mean, data.std)
+                x = x.view(S, B, C, H, W).transpose(0, 1)
                 y = y_tr[idx].T  # (B, S)
-                with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=runtime.bf16):
+                with speed.autocast(dev, runtime.bf16):
                     out = net(x.reshape(B, S * C, H, W)).float()  # (B, S, classes)
                 each = (
                     F.cross_entropy(
@@ -200,7 +196,7 @@ def _evaluate(
     for start in range(0, len(x_te), EVAL_BATCH):
         x = standardize(x_te[start : start + EVAL_BATCH], mean, std)
         y = y_te[start : start + EVAL_BATCH]
-        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=runtime.bf16):
+        with speed.autocast(x.device, runtime.bf16):
             out = net(x.repeat(1, S, 1, 1)).float()  # every replica sees the same test images
         k = out.shape[-1]
         ys = y.unsqueeze(1).expand(-1, S)
@@ -220,4 +216,4 @@ def _record(
     epoch: int,
 ) -> None:
     runs.write_history(d, history, lr_steps)
-    runs.save_checkpoint(d / "last.pt", {"epoch": epoch, "model": replica_state(net, s)})
+    runs.save_checkpoint(d / runs.LAST, {"epoch": epoch, "model": replica_state(net, s)})

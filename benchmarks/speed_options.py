@@ -26,7 +26,8 @@ import torch
 import torch.nn.functional as F
 
 from tinycnn import build, zoo
-from tinycnn.training.speed import native_bf16, reuse_freed_memory, use_fast_dropout
+from tinycnn.training import fastops
+from tinycnn.training.speed import native_bf16, reuse_freed_memory, use_fast_dropout, use_fast_pool
 
 BATCH, WARMUP, STEPS = 128, 5, 40
 PROFILE_TOP = 12  # ops listed by --profile
@@ -34,11 +35,13 @@ LADDER = {  # each row adds one option to the row before it
     "torch (nn.Dropout)": set(),
     "+ fast dropout masks": {"fast"},
     "+ ReLU fused into dropout": {"fast", "fuse"},
-    "+ reuse freed memory (fp32 default)": {"fast", "fuse", "reuse"},
-    "+ bf16 autocast (default on bf16 CPUs)": {"fast", "fuse", "reuse", "bf16"},
+    "+ reuse freed memory": {"fast", "fuse", "reuse"},
+    "+ channels-last max-pool (fp32 default)": {"fast", "fuse", "reuse", "pool"},
+    "+ bf16 autocast (default on bf16 CPUs)": {"fast", "fuse", "reuse", "pool", "bf16"},
 }
 DEFAULT = LADDER["+ bf16 autocast (default on bf16 CPUs)"]
 EXTRAS = {  # one more option on top of the last row
+    "default, masks from torch's RNG": DEFAULT | {"torch bits"},
     "default, no dropout (floor)": DEFAULT | {"no dropout"},
     "default + channels_last": DEFAULT | {"channels_last"},
     "default, oneDNN off": DEFAULT | {"oneDNN off"},
@@ -56,6 +59,12 @@ def step_ms(model_name: str, options: set[str], threads: int, profile: bool = Fa
     m = build(spec)
     if "fast" in options:
         use_fast_dropout(m, fuse="fuse" in options)
+    if "pool" in options:
+        use_fast_pool(m)
+    if "torch bits" in options:  # mask bits from torch's Mersenne Twister, as before PCG64DXSM
+        fastops.random_words = lambda n, device: torch.randint(
+            -(2**63), 2**63 - 1, (n,), dtype=torch.int64, device=device
+        )
     if "reuse" in options:
         reuse_freed_memory()
     x, y = torch.randn(BATCH, *m.table.input_shape), torch.randint(0, m.table.classes, (BATCH,))

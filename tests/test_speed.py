@@ -10,8 +10,13 @@ from torch import nn
 
 from tinycnn import build, zoo
 from tinycnn.training import Recipe, Runtime, Target, train
-from tinycnn.training.fastops import FastDropout, ReluDropout, drop_mask, effective_p
-from tinycnn.training.speed import native_bf16, reuse_freed_memory, use_fast_dropout
+from tinycnn.training.fastops import FastDropout, FastMaxPool, ReluDropout, drop_mask, effective_p
+from tinycnn.training.speed import (
+    native_bf16,
+    reuse_freed_memory,
+    use_fast_dropout,
+    use_fast_pool,
+)
 
 
 def test_drop_mask_is_bernoulli_p_per_element():
@@ -22,6 +27,19 @@ def test_drop_mask_is_bernoulli_p_per_element():
     # the four slices of one 64-bit draw are independent: neighbours are uncorrelated
     a, b = drop[:-1] - p, drop[1:] - p
     assert abs((a * b).mean().item()) < 0.003
+
+
+def test_drop_masks_follow_torch_rng_state():
+    shape, cpu = torch.Size([64, 8, 5, 5]), torch.device("cpu")
+    torch.manual_seed(1)
+    first, second = drop_mask(shape, 0.5, cpu), drop_mask(shape, 0.5, cpu)
+    assert not torch.equal(first, second)  # each call draws afresh
+    torch.manual_seed(1)
+    assert torch.equal(drop_mask(shape, 0.5, cpu), first)  # the seed decides the masks
+    state = torch.get_rng_state()  # what a checkpoint saves: a resume draws the same next mask
+    assert torch.equal(drop_mask(shape, 0.5, cpu), second)
+    torch.set_rng_state(state)
+    assert torch.equal(drop_mask(shape, 0.5, cpu), second)
 
 
 def test_fast_dropout_zeroes_and_scales_like_inverted_dropout():
@@ -82,6 +100,41 @@ def test_use_fast_dropout_fuses_and_keeps_names_and_numbers():
     fused_out = model(x)
     torch.manual_seed(5)
     torch.testing.assert_close(fused_out, plain(x))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize(
+    "settings, size",
+    [
+        ((2, 2, 0, 1, False), 24),
+        ((2, 2, 0, 1, True), 25),
+        ((3, 2, 1, 1, False), 13),
+        ((2, 1, 0, 2, False), 9),
+    ],
+)
+def test_fast_max_pool_equals_torch_bit_for_bit(dtype, settings, size):
+    k, stride, pad, dilation, ceil = settings
+    torch.manual_seed(0)
+    # after ReLU and dropout most windows hold ties (zeros, and repeated values in bf16)
+    x = torch.randn(8, 5, size, size).relu().round(decimals=1).to(dtype)
+    g = torch.randn(8, 5, *nn.MaxPool2d(k, stride, pad, dilation, ceil_mode=ceil)(x).shape[2:])
+    outs = []
+    for pool in (nn.MaxPool2d, FastMaxPool):
+        xi = x.clone().requires_grad_()
+        y = pool(k, stride, pad, dilation, ceil_mode=ceil)(xi)
+        y.backward(g.to(dtype))
+        outs.append((y.detach(), xi.grad, y.is_contiguous()))
+    assert torch.equal(outs[0][0], outs[1][0])
+    assert torch.equal(outs[0][1], outs[1][1])  # the gradient picks the same element per window
+    assert outs[1][2]  # hands back the layout it was given
+
+
+def test_use_fast_pool_swaps_every_max_pool_and_keeps_the_state_dict():
+    model = build(zoo.get("gap7496"))
+    keys = list(model.state_dict())
+    assert use_fast_pool(model) == 1
+    assert [type(m) for m in model.modules() if isinstance(m, nn.MaxPool2d)] == [FastMaxPool]
+    assert list(model.state_dict()) == keys
 
 
 @pytest.mark.skipif(

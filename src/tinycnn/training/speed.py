@@ -3,6 +3,8 @@
 What a profile of a tiny model's CPU step shows, and the option that answers it:
 - element-wise dropout's random numbers and mask passes → `fastops.FastDropout`, fused with the
   ReLU before it where there is one (`fastops.ReluDropout`);
+- torch's NCHW max-pool kernel (one element at a time) → `fastops.FastMaxPool`, which pools in
+  channels-last and gives the same numbers;
 - convolutions and every element-wise pass in fp32 → bfloat16 autocast where the hardware
   computes it natively (`resolve_bf16`; measured over 5 seeds not to lower accuracy);
 - page faults: glibc hands every freed block over 128 KiB back to the kernel, so each step's
@@ -22,7 +24,7 @@ import torch
 from torch import nn
 
 from .config import Runtime
-from .fastops import FastDropout, ReluDropout
+from .fastops import FastDropout, FastMaxPool, ReluDropout
 
 # glibc mallopt(3) parameters
 M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
@@ -95,13 +97,40 @@ def use_fast_dropout(model: nn.Module, fuse: bool = True) -> int:
     return swapped
 
 
+def use_fast_pool(model: nn.Module) -> int:
+    """Swap every `nn.MaxPool2d` for `FastMaxPool` with the same settings, in place; returns how
+    many. Pooling has no parameters, so the state dict is unchanged."""
+    swapped = 0
+    for name, child in list(model.named_children()):
+        if type(child) is nn.MaxPool2d:
+            pool = FastMaxPool(
+                child.kernel_size,
+                child.stride,
+                child.padding,
+                child.dilation,
+                ceil_mode=child.ceil_mode,
+            )
+            setattr(model, name, pool.train(child.training))
+            swapped += 1
+        else:
+            swapped += use_fast_pool(child)
+    return swapped
+
+
 def apply(model: nn.Module, device: torch.device, runtime: Runtime) -> dict[str, Any]:
     """Apply the speed options of a `resolve`d runtime that fit this device; returns what was
     actually used (bf16 is applied by the training loop through `autocast`)."""
     cpu = device.type == "cpu"
-    used = {"fast_dropout": False, "channels_last": False, "reuse_memory": False}
+    used = {
+        "fast_dropout": False,
+        "fast_pool": False,
+        "channels_last": False,
+        "reuse_memory": False,
+    }
     if runtime.fast_dropout and cpu:
         used["fast_dropout"] = use_fast_dropout(model) > 0
+    if runtime.fast_pool and cpu and not runtime.channels_last:  # channels-last pools fast already
+        used["fast_pool"] = use_fast_pool(model) > 0
     if runtime.reuse_memory and cpu:
         used["reuse_memory"] = reuse_freed_memory()
     if runtime.channels_last:

@@ -2,9 +2,12 @@
 
     python benchmarks/speed_options.py [--model gap7496] [--threads 2] [--compile]
 
-Times a training step (forward, backward, SGD) on a batch of 128, each option in a fresh process
-(memory settings are process-wide, so no row inherits another's). Rows build up from plain torch
-to tinycnn's default on a CPU with native bf16, then try one more option each on top of it.
+Times a training step (forward, backward, SGD) on a batch of 128, each option in a process of
+its own (memory settings are process-wide, so no row inherits another's). The options take turns,
+ROUNDS times 20 steps each, and each row is the median of its rounds: this shared machine's speed
+drifts by 10-20 % over minutes, and turns spread that drift over every row alike. Rows build up
+from plain torch to tinycnn's default on a CPU with native bf16, then try one more option each
+on top of it.
 torch.compile (--compile) takes ~30 s to compile. --profile adds the default step's costliest
 ops (torch.profiler, self CPU time). Writes benchmarks/results/speed_options.json.
 """
@@ -17,10 +20,11 @@ import multiprocessing as mp
 import os
 import platform
 import resource
+import statistics
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -29,7 +33,7 @@ from tinycnn import build, zoo
 from tinycnn.training import fastops
 from tinycnn.training.speed import native_bf16, reuse_freed_memory, use_fast_dropout, use_fast_pool
 
-BATCH, WARMUP, STEPS = 128, 5, 40
+BATCH, WARMUP, STEPS, ROUNDS = 128, 5, 20, 7
 PROFILE_TOP = 12  # ops listed by --profile
 LADDER = {  # each row adds one option to the row before it
     "torch (nn.Dropout)": set(),
@@ -39,7 +43,8 @@ LADDER = {  # each row adds one option to the row before it
     "+ channels-last max-pool (fp32 default)": {"fast", "fuse", "reuse", "pool"},
     "+ bf16 autocast (default on bf16 CPUs)": {"fast", "fuse", "reuse", "pool", "bf16"},
 }
-DEFAULT = LADDER["+ bf16 autocast (default on bf16 CPUs)"]
+DEFAULT_NAME = "+ bf16 autocast (default on bf16 CPUs)"
+DEFAULT = LADDER[DEFAULT_NAME]
 EXTRAS = {  # one more option on top of the last row
     "default, masks from torch's RNG": DEFAULT | {"torch bits"},
     "default, no dropout (floor)": DEFAULT | {"no dropout"},
@@ -49,8 +54,12 @@ EXTRAS = {  # one more option on top of the last row
 COMPILE = {"default + torch.compile": DEFAULT | {"compile"}}
 
 
-def step_ms(model_name: str, options: set[str], threads: int, profile: bool = False) -> Any:
-    """(ms per step, page faults per step); with `profile`, also {op: self CPU ms per step}."""
+_STEP: Callable[[], None] | None = None  # the option's training step, built once per process
+
+
+def setup(model_name: str, options: set[str], threads: int) -> None:
+    """Process initializer: build the model with `options` and warm it up."""
+    global _STEP
     torch.set_num_threads(threads)
     spec = zoo.get(model_name)
     if "no dropout" in options:
@@ -84,18 +93,27 @@ def step_ms(model_name: str, options: set[str], threads: int, profile: bool = Fa
 
     for _ in range(WARMUP):
         step()
+    _STEP = step
+
+
+def timed(steps: int) -> tuple[float, float]:
+    """(ms per step, page faults per step) over `steps` steps of this process's option."""
+    assert _STEP is not None
     faults0, t0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt, time.perf_counter()
-    for _ in range(STEPS):
-        step()
-    ms = 1000 * (time.perf_counter() - t0) / STEPS
-    faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults0) / STEPS
-    if not profile:
-        return ms, faults
+    for _ in range(steps):
+        _STEP()
+    ms = 1000 * (time.perf_counter() - t0) / steps
+    return ms, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults0) / steps
+
+
+def profiled(steps: int) -> dict[str, float]:
+    """{op: self CPU ms per step} for the costliest ops of this process's option."""
+    assert _STEP is not None
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
-        for _ in range(STEPS):
-            step()
+        for _ in range(steps):
+            _STEP()
     ops = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)[:PROFILE_TOP]
-    return ms, faults, {e.key: e.self_cpu_time_total / 1000 / STEPS for e in ops}
+    return {e.key: e.self_cpu_time_total / 1000 / steps for e in ops}
 
 
 def main() -> None:
@@ -104,18 +122,25 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--compile", action="store_true")
     ap.add_argument("--profile", action="store_true", help="also profile the default's step")
+    ap.add_argument("--rounds", type=int, default=ROUNDS, help="timings per option (median)")
     ap.add_argument("--out", default="benchmarks/results/speed_options.json")
     args = ap.parse_args()
     options = {**LADDER, **EXTRAS, **(COMPILE if args.compile else {})}
-    rows, faults = {}, {}
-    for name, opts in options.items():
-        with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:  # fresh process
-            rows[name], faults[name] = pool.submit(step_ms, args.model, opts, args.threads).result()
+    ctx = mp.get_context("spawn")
+    pools = {  # one process per option, alive for the whole run: memory settings are per process
+        name: ProcessPoolExecutor(1, ctx, initializer=setup, initargs=(args.model, o, args.threads))
+        for name, o in options.items()
+    }
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in options}
+    for _ in range(args.rounds):  # rounds interleave the options, so drift hits every row alike
+        for name, pool in pools.items():
+            samples[name].append(pool.submit(timed, STEPS).result())
+    rows = {name: statistics.median(ms for ms, _ in v) for name, v in samples.items()}
+    faults = {name: statistics.median(f for _, f in v) for name, v in samples.items()}
+    profile = pools[DEFAULT_NAME].submit(profiled, STEPS).result() if args.profile else None
+    for pool in pools.values():
+        pool.shutdown()
     base = rows["torch (nn.Dropout)"]
-    profile = None
-    if args.profile:
-        with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
-            *_, profile = pool.submit(step_ms, args.model, DEFAULT, args.threads, True).result()
     result = {
         "command": "python benchmarks/speed_options.py"
         + (" --compile" if args.compile else "")
@@ -123,6 +148,8 @@ def main() -> None:
         "model": args.model,
         "batch": BATCH,
         "steps": STEPS,
+        "rounds": args.rounds,
+        "ms_per_step_each_round": {name: [ms for ms, _ in v] for name, v in samples.items()},
         "threads": args.threads,
         "machine": {
             "platform": platform.platform(),

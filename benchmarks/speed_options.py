@@ -30,14 +30,13 @@ import torch
 import torch.nn.functional as F
 
 from tinycnn import build, zoo
-from tinycnn.training import fastops
 from tinycnn.training.speed import native_bf16, reuse_freed_memory, use_fast_dropout, use_fast_pool
 
 BATCH, WARMUP, STEPS, ROUNDS = 128, 5, 20, 7
 PROFILE_TOP = 12  # ops listed by --profile
 LADDER = {  # each row adds one option to the row before it
     "torch (nn.Dropout)": set(),
-    "+ fast dropout masks": {"fast"},
+    "+ fast dropout (drop positions)": {"fast"},
     "+ ReLU fused into dropout": {"fast", "fuse"},
     "+ reuse freed memory": {"fast", "fuse", "reuse"},
     "+ channels-last max-pool (fp32 default)": {"fast", "fuse", "reuse", "pool"},
@@ -46,7 +45,6 @@ LADDER = {  # each row adds one option to the row before it
 DEFAULT_NAME = "+ bf16 autocast (default on bf16 CPUs)"
 DEFAULT = LADDER[DEFAULT_NAME]
 EXTRAS = {  # one more option on top of the last row
-    "default, masks from torch's RNG": DEFAULT | {"torch bits"},
     "default, no dropout (floor)": DEFAULT | {"no dropout"},
     "default + channels_last": DEFAULT | {"channels_last"},
     "default, oneDNN off": DEFAULT | {"oneDNN off"},
@@ -70,10 +68,6 @@ def setup(model_name: str, options: set[str], threads: int) -> None:
         use_fast_dropout(m, fuse="fuse" in options)
     if "pool" in options:
         use_fast_pool(m)
-    if "torch bits" in options:  # mask bits from torch's Mersenne Twister, as before PCG64DXSM
-        fastops.random_words = lambda n, device: torch.randint(
-            -(2**63), 2**63 - 1, (n,), dtype=torch.int64, device=device
-        )
     if "reuse" in options:
         reuse_freed_memory()
     x, y = torch.randn(BATCH, *m.table.input_shape), torch.randint(0, m.table.classes, (BATCH,))

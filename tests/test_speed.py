@@ -10,7 +10,13 @@ from torch import nn
 
 from tinycnn import build, zoo
 from tinycnn.training import Recipe, Runtime, Target, train
-from tinycnn.training.fastops import FastDropout, FastMaxPool, ReluDropout, drop_mask, effective_p
+from tinycnn.training.fastops import (
+    FastDropout,
+    FastMaxPool,
+    ReluDropout,
+    drop_positions,
+    memory_order,
+)
 from tinycnn.training.speed import (
     native_bf16,
     reuse_freed_memory,
@@ -18,42 +24,61 @@ from tinycnn.training.speed import (
     use_fast_pool,
 )
 
+CPU = torch.device("cpu")
 
-def test_drop_mask_is_bernoulli_p_per_element():
+
+def dense_drop(n: int, p: float) -> torch.Tensor:
+    """The oracle's mask: True where `drop_positions` (same RNG state) drops."""
+    mask = torch.zeros(n, dtype=torch.bool)
+    mask[drop_positions(n, p, CPU)] = True
+    return mask
+
+
+@pytest.mark.parametrize("p", [0.05, 0.3])
+def test_drop_positions_are_a_bernoulli_p_process(p):
     torch.manual_seed(0)
-    n, p = 1 << 20, 0.1
-    drop = drop_mask(torch.Size([n]), p, torch.device("cpu")).float()
-    assert abs(drop.mean().item() - p) < 0.003  # binomial std is 0.0003
-    # the four slices of one 64-bit draw are independent: neighbours are uncorrelated
-    a, b = drop[:-1] - p, drop[1:] - p
+    n = 1 << 20
+    pos = drop_positions(n, p, CPU)
+    assert pos.dtype == torch.long and int(pos[0]) >= 0 and int(pos[-1]) < n
+    assert bool((pos[1:] > pos[:-1]).all())  # sorted, no repeats
+    drop = torch.zeros(n)
+    drop[pos] = 1
+    assert abs(drop.mean().item() - p) < 0.003  # binomial std is ≤ 0.0005
+    a, b = drop[:-1] - p, drop[1:] - p  # neighbours uncorrelated
     assert abs((a * b).mean().item()) < 0.003
+    # the start and the end of the range are no different from the middle
+    for part in (drop[: n // 8], drop[-n // 8 :]):
+        assert abs(part.mean().item() - p) < 0.01
+    assert len(drop_positions(n, 0.0, CPU)) == 0
 
 
 def test_drop_masks_follow_torch_rng_state():
-    shape, cpu = torch.Size([64, 8, 5, 5]), torch.device("cpu")
+    n = 64 * 8 * 5 * 5
     torch.manual_seed(1)
-    first, second = drop_mask(shape, 0.5, cpu), drop_mask(shape, 0.5, cpu)
+    first, second = dense_drop(n, 0.5), dense_drop(n, 0.5)
     assert not torch.equal(first, second)  # each call draws afresh
     torch.manual_seed(1)
-    assert torch.equal(drop_mask(shape, 0.5, cpu), first)  # the seed decides the masks
+    assert torch.equal(dense_drop(n, 0.5), first)  # the seed decides the masks
     state = torch.get_rng_state()  # what a checkpoint saves: a resume draws the same next mask
-    assert torch.equal(drop_mask(shape, 0.5, cpu), second)
+    assert torch.equal(dense_drop(n, 0.5), second)
     torch.set_rng_state(state)
-    assert torch.equal(drop_mask(shape, 0.5, cpu), second)
+    assert torch.equal(dense_drop(n, 0.5), second)
 
 
-def test_fast_dropout_zeroes_and_scales_like_inverted_dropout():
-    x = torch.randn(64, 8, 5, 5, requires_grad=True)
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_fast_dropout_zeroes_and_scales_like_inverted_dropout(layout):
+    x = torch.randn(64, 8, 5, 5).contiguous(memory_format=layout).requires_grad_()
     g = torch.randn_like(x)
     d = FastDropout(0.2)
     torch.manual_seed(3)
     y = d(x)
     y.backward(g)
     torch.manual_seed(3)
-    keep = ~drop_mask(x.shape, 0.2, x.device)
-    scale = 1 / (1 - effective_p(0.2))
-    torch.testing.assert_close(y, x.detach() * keep * scale)
-    torch.testing.assert_close(x.grad, g * keep * scale)
+    keep = torch.empty_like(x, dtype=torch.bool)  # x's layout; positions count in memory order
+    memory_order(keep).copy_(~dense_drop(x.numel(), 0.2))
+    torch.testing.assert_close(y, x.detach() * keep / 0.8)
+    torch.testing.assert_close(x.grad, g * keep / 0.8)
+    assert y.is_contiguous(memory_format=layout) and x.grad.is_contiguous(memory_format=layout)
     d.eval()
     assert d(x) is x
 

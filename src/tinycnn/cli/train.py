@@ -47,7 +47,7 @@ HELP = {
     "progress": "show a progress bar on a terminal",
     "compile": "torch.compile the model",
     "report": "write report.md with pictures at the end",
-    "fast_dropout": "cheaper element-wise dropout masks on the CPU (same distribution)",
+    "fast_dropout": "CPU: element-wise dropout from drawn drop positions, no mask (same drops)",
     "fast_pool": "CPU: max-pool in channels-last layout (same numbers, faster kernel)",
     "reuse_memory": "CPU: keep freed memory in the process instead of faulting in fresh pages",
     "channels_last": "channels-last memory format",

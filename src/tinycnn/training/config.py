@@ -70,7 +70,7 @@ class Runtime:
     threads: int | None = None  # torch intra-op threads; None: all cores of this process
     out: str = "runs"
     progress: bool = True
-    fast_dropout: bool = True  # cheaper dropout masks on the CPU (same Bernoulli(p) masks)
+    fast_dropout: bool = True  # CPU: draw dropped positions, no mask (same Bernoulli(p) drops)
     fast_pool: bool = True  # CPU: max-pool in channels-last layout (same numbers, 3× cheaper)
     reuse_memory: bool = True  # CPU: keep freed memory in the process (no page faults per step)
     channels_last: bool = False  # measured slower for these models on the CPU

@@ -2,16 +2,19 @@
 
 A tiny model's CPU step is memory-bound: each element-wise op streams the 16×24×24 maps of a
 batch through the cache. torch's dropout draws one 32-bit number per element through a Bernoulli
-sampler and then multiplies by a float mask (forward and backward); a ReLU before it costs a pass
-forward and a pass backward of its own.
+sampler, builds a float mask and multiplies by it (forward and backward); a ReLU before it costs
+a pass forward and a pass backward of its own.
 
-- `FastDropout` draws one 64-bit number per *four* elements and compares 16-bit slices with a
-  threshold: an independent Bernoulli(p) mask per element (p rounded to 1/65536), scaled by
-  1/(1−p). On the CPU the bits come from numpy's PCG64DXSM (a third cheaper per bit than torch's
-  Mersenne Twister), seeded by one draw from torch's global RNG per mask, so `torch.manual_seed`
-  and a checkpoint's saved RNG state still decide every mask.
-- `ReluDropout` is ReLU followed by that dropout in one autograd node: forward clamps, zeroes the
-  dropped elements in place and scales; backward is a single `threshold_backward` on the saved
+- `FastDropout` never builds a mask. With p = 0.05 only one element in twenty is dropped, so it
+  draws the *positions* of the dropped elements instead: the gaps between them are i.i.d.
+  Geometric(p), which makes every element dropped independently with probability exactly p
+  (a Bernoulli process), at about n·p random numbers instead of n. Forward scales by 1/(1−p)
+  and zeroes those positions in place (a scatter touching p·n elements); backward does the same
+  to the gradient. The random numbers come from numpy's PCG64DXSM, seeded by one draw from
+  torch's global RNG per call, so `torch.manual_seed` and a checkpoint's saved RNG state still
+  decide every mask.
+- `ReluDropout` is ReLU followed by that dropout in one autograd node: forward clamps, scales
+  and zeroes the dropped positions; backward is a single `threshold_backward` on the saved
   output (its gradient is nonzero exactly where the output is, i.e. kept and positive) and a
   scale. Same numbers as `ReLU` then `FastDropout` with the same RNG state.
 - `FastMaxPool` is `nn.MaxPool2d` with its forward run in channels-last layout: torch's NCHW
@@ -30,74 +33,89 @@ import torch
 from torch import nn
 from torch.nn.modules.utils import _pair
 
-LEVELS = 1 << 16  # int16 slices: p is rounded to a multiple of 1/65536
 SEED_RANGE = 1 << 62
+SPARE_SIGMAS = 6  # gaps drawn beyond the expected count; more are drawn in the rare case it's short
 
 
-def random_words(n: int, device: torch.device) -> torch.Tensor:
-    """n uniform 64-bit words (int64), from a stream that torch's global RNG seeds."""
-    if device.type == "cpu":
-        seed = int(torch.randint(SEED_RANGE, (1,)))  # advances torch's RNG: checkpointed, seeded
-        return torch.from_numpy(np.random.PCG64DXSM(seed).random_raw(n).view(np.int64))
-    return torch.randint(-(2**63), 2**63 - 1, (n,), dtype=torch.int64, device=device)
+def drop_positions(n: int, p: float, device: torch.device) -> torch.Tensor:
+    """Sorted positions in [0, n), each present independently with probability p (0 ≤ p < 1)."""
+    if p == 0 or n == 0:
+        return torch.empty(0, dtype=torch.long, device=device)
+    seed = int(torch.randint(SEED_RANGE, (1,)))  # advances torch's RNG: seeded and checkpointed
+    rng = np.random.Generator(np.random.PCG64DXSM(seed))
+    inv_log_keep = 1.0 / np.log1p(-p)
+    expect = n * p
+    chunk = int(expect + SPARE_SIGMAS * expect**0.5 + 16)
+    parts, end = [], -1.0  # position of the last drop so far
+    while end < n:
+        u = torch.from_numpy(rng.random(chunk))  # [0, 1): 1 − u in (0, 1], its log is finite
+        gaps = torch.floor(torch.log1p(-u).mul_(inv_log_keep))  # elements kept before each drop
+        pos = gaps.add_(1).cumsum_(0).add_(end)  # float64: exact integers up to 2^53
+        parts.append(pos)
+        end = float(pos[-1])
+    pos = (parts[0] if len(parts) == 1 else torch.cat(parts)).long()
+    return pos[: int(torch.searchsorted(pos, n))].to(device)
 
 
-def drop_mask(shape: torch.Size, p: float, device: torch.device) -> torch.Tensor:
-    """Boolean mask, True (drop) with probability p (rounded to 1/65536), i.i.d. per element."""
-    n = shape.numel()
-    slices = random_words(-(-n // 4), device).view(torch.int16)[:n]  # four 16-bit draws per word
-    threshold = -(LEVELS // 2) + round(p * LEVELS)
-    return (slices < threshold).view(shape)
-
-
-def effective_p(p: float) -> float:
-    return round(p * LEVELS) / LEVELS
+def memory_order(t: torch.Tensor) -> torch.Tensor:
+    """A flat view of a dense tensor (contiguous, channels-last, any fresh op output) in memory
+    order, no copy: drops are i.i.d., so any fixed order of the elements will do."""
+    outer_first = sorted(range(t.dim()), key=lambda d: -t.stride(d))
+    return t.permute(outer_first).view(-1)
 
 
 class _Dropout(torch.autograd.Function):
-    """x with dropped elements zeroed, times 1/(1−p): one masked fill + one scale each way."""
+    """x times 1/(1−p), dropped positions zeroed: one scale + one sparse fill each way."""
 
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, drop: torch.Tensor, scale: float) -> torch.Tensor:
+    def forward(ctx: Any, x: torch.Tensor, p: float) -> torch.Tensor:
+        scale = 1.0 / (1.0 - p)
+        y = x.mul(scale)
+        drop = drop_positions(y.numel(), p, y.device)
+        memory_order(y).index_fill_(0, drop, 0)
         ctx.save_for_backward(drop)
         ctx.scale = scale
-        return x.masked_fill(drop, 0).mul_(scale)
+        ctx.layout = y.shape, y.stride()  # the memory order the positions refer to
+        return y
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         (drop,) = ctx.saved_tensors
-        return grad.masked_fill(drop, 0).mul_(ctx.scale), None, None
+        g = torch.empty_strided(*ctx.layout, dtype=grad.dtype, device=grad.device)
+        torch.mul(grad, ctx.scale, out=g)
+        memory_order(g).index_fill_(0, drop, 0)
+        return g, None
 
 
 class _ReluDropout(torch.autograd.Function):
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, drop: torch.Tensor, scale: float) -> torch.Tensor:
-        y = x.clamp_min(0).masked_fill_(drop, 0).mul_(scale)
+    def forward(ctx: Any, x: torch.Tensor, p: float) -> torch.Tensor:
+        scale = 1.0 / (1.0 - p)
+        y = x.clamp_min(0).mul_(scale)
+        memory_order(y).index_fill_(0, drop_positions(y.numel(), p, y.device), 0)
         ctx.save_for_backward(y)
         ctx.scale = scale
         return y
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         (y,) = ctx.saved_tensors
         # y > 0 exactly where the element was kept and x > 0: ReLU's and dropout's gradient at once
         g = torch.ops.aten.threshold_backward(grad, y, 0)
-        return g.mul_(ctx.scale), None, None
+        return g.mul_(ctx.scale), None
 
 
 class FastDropout(nn.Module):
-    """Drop-in for `nn.Dropout` (element-wise), cheaper random numbers on the CPU."""
+    """Drop-in for `nn.Dropout` (element-wise): the same Bernoulli(p) drops, no mask passes."""
 
     def __init__(self, p: float):
         super().__init__()
         self.p = p
-        self.p_eff = effective_p(p)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.p_eff == 0:
+        if not self.training or self.p == 0:
             return x
-        drop = drop_mask(x.shape, self.p, x.device)
-        return _Dropout.apply(x, drop, 1.0 / (1.0 - self.p_eff))
+        return _Dropout.apply(x, self.p)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
@@ -107,10 +125,9 @@ class ReluDropout(FastDropout):
     """`nn.ReLU()` then `nn.Dropout(p)` in one node (the ReLU it replaces becomes Identity)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.p_eff == 0:
+        if not self.training or self.p == 0:
             return x.clamp_min(0)
-        drop = drop_mask(x.shape, self.p, x.device)
-        return _ReluDropout.apply(x, drop, 1.0 / (1.0 - self.p_eff))
+        return _ReluDropout.apply(x, self.p)
 
 
 class _MaxPool(torch.autograd.Function):

@@ -14,6 +14,7 @@ from tinycnn.training.fastops import (
     FastDropout,
     FastMaxPool,
     ReluDropout,
+    ReluDropoutPool,
     drop_positions,
     memory_order,
 )
@@ -160,6 +161,54 @@ def test_use_fast_pool_swaps_every_max_pool_and_keeps_the_state_dict():
     assert use_fast_pool(model) == 1
     assert [type(m) for m in model.modules() if isinstance(m, nn.MaxPool2d)] == [FastMaxPool]
     assert list(model.state_dict()) == keys
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize(
+    "settings, size", [((2, 2, 0, False), 24), ((2, 2, 0, True), 25), ((3, 3, 1, False), 13)]
+)
+def test_relu_dropout_pool_equals_relu_dropout_then_pool(dtype, settings, size):
+    k, stride, pad, ceil = settings
+    torch.manual_seed(0)
+    x = torch.randn(8, 5, size, size).round(decimals=1).to(dtype)  # ties, as after ReLU in bf16
+    pool = FastMaxPool(k, stride, pad, ceil_mode=ceil)
+    g = torch.randn(pool(x).shape).to(dtype)
+    outs = []
+    for model in (nn.Sequential(ReluDropout(0.3), pool), ReluDropoutPool(0.3, pool)):
+        xi = x.clone().requires_grad_()
+        torch.manual_seed(4)
+        y = model(xi)
+        y.backward(g)
+        outs.append((y.detach(), xi.grad))
+        model.eval()
+        outs.append((model(x), None))
+    assert torch.equal(outs[0][0], outs[2][0])
+    assert torch.equal(outs[0][1], outs[2][1])
+    assert torch.equal(outs[1][0], outs[3][0])  # eval: ReLU and pool, no dropout
+
+
+def test_use_fast_pool_fuses_after_relu_dropout_unless_windows_overlap():
+    torch.manual_seed(0)
+    model = build(zoo.get("gap7496"))
+    keys = list(model.state_dict())
+    unfused = build(zoo.get("gap7496"))
+    unfused.load_state_dict(model.state_dict())
+    for m, fuse in ((model, True), (unfused, False)):
+        use_fast_dropout(m)
+        assert use_fast_pool(m, fuse=fuse) == 1
+    assert type(model.drop2) is ReluDropoutPool and type(model.pool1) is nn.Identity
+    assert list(model.state_dict()) == keys
+    x = torch.randn(16, 1, 28, 28)
+    for mode in (True, False):
+        model.train(mode), unfused.train(mode)
+        torch.manual_seed(5)
+        out = model(x)
+        torch.manual_seed(5)
+        assert torch.equal(out, unfused(x))
+    overlapping = nn.Sequential(nn.ReLU(), nn.Dropout(0.1), nn.MaxPool2d(3, 2))
+    use_fast_dropout(overlapping)
+    use_fast_pool(overlapping)
+    assert [type(m) for m in overlapping] == [nn.Identity, ReluDropout, FastMaxPool]
 
 
 @pytest.mark.skipif(

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from .config import Runtime
-from .fastops import FastDropout, FastMaxPool, ReluDropout
+from .fastops import FastDropout, FastMaxPool, ReluDropout, ReluDropoutPool, overlaps
 
 # glibc mallopt(3) parameters
 M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
@@ -97,23 +97,37 @@ def use_fast_dropout(model: nn.Module, fuse: bool = True) -> int:
     return swapped
 
 
-def use_fast_pool(model: nn.Module) -> int:
-    """Swap every `nn.MaxPool2d` for `FastMaxPool` with the same settings, in place; returns how
-    many. Pooling has no parameters, so the state dict is unchanged."""
+def use_fast_pool(model: nn.Module, fuse: bool = True) -> int:
+    """Swap every `nn.MaxPool2d` for `FastMaxPool` with the same settings, in place; where one
+    directly follows a `ReluDropout` in a `Sequential` without overlapping windows (and `fuse`),
+    the two become one `ReluDropoutPool` and the pool's place holds Identity. Pooling has no
+    parameters, so the state dict is unchanged. Returns how many pools were swapped."""
     swapped = 0
-    for name, child in list(model.named_children()):
-        if type(child) is nn.MaxPool2d:
-            pool = FastMaxPool(
-                child.kernel_size,
-                child.stride,
-                child.padding,
-                child.dilation,
-                ceil_mode=child.ceil_mode,
-            )
-            setattr(model, name, pool.train(child.training))
-            swapped += 1
-        else:
-            swapped += use_fast_pool(child)
+    children = list(model.named_children())
+    for i, (name, child) in enumerate(children):
+        if type(child) is not nn.MaxPool2d:
+            swapped += use_fast_pool(child, fuse)
+            continue
+        pool = FastMaxPool(
+            child.kernel_size,
+            child.stride,
+            child.padding,
+            child.dilation,
+            ceil_mode=child.ceil_mode,
+        ).train(child.training)
+        before = children[i - 1] if i > 0 else None
+        if (
+            fuse
+            and isinstance(model, nn.Sequential)
+            and before is not None
+            and type(before[1]) is ReluDropout
+            and not overlaps(pool)
+        ):
+            fused = ReluDropoutPool(before[1].p, pool).train(child.training)
+            setattr(model, before[0], fused)
+            pool = nn.Identity()
+        setattr(model, name, pool)
+        swapped += 1
     return swapped
 
 

@@ -1,4 +1,5 @@
-"""CPU drop-ins for dropout that give the same results in meaning, with fewer passes over memory.
+"""CPU drop-ins for dropout and max-pooling: the same results in meaning (pooling: bit for bit),
+with fewer passes over memory.
 
 A tiny model's CPU step is memory-bound: each element-wise op streams the 16×24×24 maps of a
 batch through the cache. torch's dropout draws one 32-bit number per element through a Bernoulli
@@ -67,17 +68,29 @@ def memory_order(t: torch.Tensor) -> torch.Tensor:
     return t.permute(outer_first).view(-1)
 
 
+def drop_(y: torch.Tensor, p: float) -> torch.Tensor:
+    """Zero i.i.d. Bernoulli(p) elements of a fresh dense tensor in place; returns their
+    positions in `y`'s memory order."""
+    drop = drop_positions(y.numel(), p, y.device)
+    memory_order(y).index_fill_(0, drop, 0)
+    return drop
+
+
+def relu_drop(x: torch.Tensor, p: float) -> torch.Tensor:
+    """ReLU, then inverted dropout: clamp, scale by 1/(1−p), zero the dropped elements."""
+    y = x.clamp_min(0).mul_(1.0 / (1.0 - p))
+    drop_(y, p)
+    return y
+
+
 class _Dropout(torch.autograd.Function):
     """x times 1/(1−p), dropped positions zeroed: one scale + one sparse fill each way."""
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, p: float) -> torch.Tensor:
-        scale = 1.0 / (1.0 - p)
-        y = x.mul(scale)
-        drop = drop_positions(y.numel(), p, y.device)
-        memory_order(y).index_fill_(0, drop, 0)
-        ctx.save_for_backward(drop)
-        ctx.scale = scale
+        ctx.scale = 1.0 / (1.0 - p)
+        y = x.mul(ctx.scale)
+        ctx.save_for_backward(drop_(y, p))
         ctx.layout = y.shape, y.stride()  # the memory order the positions refer to
         return y
 
@@ -93,11 +106,9 @@ class _Dropout(torch.autograd.Function):
 class _ReluDropout(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, p: float) -> torch.Tensor:
-        scale = 1.0 / (1.0 - p)
-        y = x.clamp_min(0).mul_(scale)
-        memory_order(y).index_fill_(0, drop_positions(y.numel(), p, y.device), 0)
+        y = relu_drop(x, p)
         ctx.save_for_backward(y)
-        ctx.scale = scale
+        ctx.scale = 1.0 / (1.0 - p)
         return y
 
     @staticmethod
@@ -183,12 +194,9 @@ def overlaps(pool: nn.MaxPool2d) -> bool:
 class _ReluDropoutPool(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, p: float, args: tuple) -> torch.Tensor:
-        scale = 1.0 / (1.0 - p)
-        y = x.clamp_min(0).mul_(scale)
-        memory_order(y).index_fill_(0, drop_positions(y.numel(), p, y.device), 0)
-        z, idx = _pool_channels_last(y, args)
+        z, idx = _pool_channels_last(relu_drop(x, p), args)
         ctx.save_for_backward(z, idx)
-        ctx.args, ctx.scale, ctx.layout = args, scale, (x.shape, x.stride())
+        ctx.args, ctx.scale, ctx.layout = args, 1.0 / (1.0 - p), (x.shape, x.stride())
         return z
 
     @staticmethod

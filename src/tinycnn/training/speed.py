@@ -18,6 +18,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -76,25 +77,41 @@ def autocast(device: torch.device, bf16: bool) -> torch.autocast:
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
 
 
+Swap = Callable[[nn.Module, nn.Module | None], tuple[nn.Module, nn.Module | None]]
+
+
+def _swap_all(model: nn.Module, kind: type[nn.Module], swap: Swap) -> int:
+    """Replace every module of exactly `kind`, in place, by `swap(module, before)`'s first
+    module; `before` is the module just before it in a `Sequential` (else None), replaced by
+    the second where that is not None. New modules keep the model's train/eval mode; returns
+    how many were replaced."""
+    swapped = 0
+    children = list(model.named_children())
+    for i, (name, child) in enumerate(children):
+        if type(child) is not kind:
+            swapped += _swap_all(child, kind, swap)
+            continue
+        in_line = i > 0 and isinstance(model, nn.Sequential)
+        before_name, before = children[i - 1] if in_line else ("", None)
+        new, new_before = swap(child, before)
+        if new_before is not None:
+            setattr(model, before_name, new_before.train(child.training))
+        setattr(model, name, new.train(child.training))
+        swapped += 1
+    return swapped
+
+
 def use_fast_dropout(model: nn.Module, fuse: bool = True) -> int:
     """Swap every element-wise `nn.Dropout` for `FastDropout` in place, or, where it directly
     follows an `nn.ReLU` in a `Sequential` (and `fuse`), for `ReluDropout` (the ReLU becomes
     Identity, so parameter names and the state dict stay the same). Returns how many."""
-    swapped = 0
-    children = list(model.named_children())
-    for i, (name, child) in enumerate(children):
-        if type(child) is nn.Dropout:
-            before = children[i - 1] if i > 0 else None
-            relu = before is not None and type(before[1]) is nn.ReLU
-            fused = fuse and relu and isinstance(model, nn.Sequential)
-            if fused:
-                setattr(model, before[0], nn.Identity())
-            new = (ReluDropout if fused else FastDropout)(child.p)
-            setattr(model, name, new.train(child.training))  # keep the model's train/eval mode
-            swapped += 1
-        else:
-            swapped += use_fast_dropout(child, fuse)
-    return swapped
+
+    def swap(d: nn.Module, before: nn.Module | None) -> tuple[nn.Module, nn.Module | None]:
+        if fuse and type(before) is nn.ReLU:
+            return ReluDropout(d.p), nn.Identity()
+        return FastDropout(d.p), None
+
+    return _swap_all(model, nn.Dropout, swap)
 
 
 def use_fast_pool(model: nn.Module, fuse: bool = True) -> int:
@@ -102,33 +119,14 @@ def use_fast_pool(model: nn.Module, fuse: bool = True) -> int:
     directly follows a `ReluDropout` in a `Sequential` without overlapping windows (and `fuse`),
     the two become one `ReluDropoutPool` and the pool's place holds Identity. Pooling has no
     parameters, so the state dict is unchanged. Returns how many pools were swapped."""
-    swapped = 0
-    children = list(model.named_children())
-    for i, (name, child) in enumerate(children):
-        if type(child) is not nn.MaxPool2d:
-            swapped += use_fast_pool(child, fuse)
-            continue
-        pool = FastMaxPool(
-            child.kernel_size,
-            child.stride,
-            child.padding,
-            child.dilation,
-            ceil_mode=child.ceil_mode,
-        ).train(child.training)
-        before = children[i - 1] if i > 0 else None
-        if (
-            fuse
-            and isinstance(model, nn.Sequential)
-            and before is not None
-            and type(before[1]) is ReluDropout
-            and not overlaps(pool)
-        ):
-            fused = ReluDropoutPool(before[1].p, pool).train(child.training)
-            setattr(model, before[0], fused)
-            pool = nn.Identity()
-        setattr(model, name, pool)
-        swapped += 1
-    return swapped
+
+    def swap(m: nn.Module, before: nn.Module | None) -> tuple[nn.Module, nn.Module | None]:
+        pool = FastMaxPool(m.kernel_size, m.stride, m.padding, m.dilation, ceil_mode=m.ceil_mode)
+        if fuse and type(before) is ReluDropout and not overlaps(pool):
+            return nn.Identity(), ReluDropoutPool(before.p, pool.train(m.training))
+        return pool, None
+
+    return _swap_all(model, nn.MaxPool2d, swap)
 
 
 def apply(model: nn.Module, device: torch.device, runtime: Runtime) -> dict[str, Any]:

@@ -1,10 +1,11 @@
 """Evidence for the default recipe: the default model, default settings, N seeds.
 
-    python benchmarks/default_recipe.py [--seeds 5] [--bf16 | --no-bf16] [--out FILE]
+    python benchmarks/default_recipe.py [--seeds 5] [--model NAME] [--bf16 | --no-bf16] [--out FILE]
 
 Without either flag, bf16 is tinycnn's default (auto: on where the hardware computes bfloat16)
 and the output is benchmarks/results/default_recipe.json; --bf16 / --no-bf16 force it on / off
 and write default_recipe_bf16.json / default_recipe_fp32.json (the evidence for the default).
+Another --model than the default adds its name: default_recipe_fast7806_bf16.json.
 
 Writes the raw per-seed metrics, the summary (mean ± std of the last-3-epoch minimum, k/N that
 met the target, seconds per epoch), the resolved config and the machine it ran on.
@@ -34,8 +35,11 @@ def main() -> None:
     ap.add_argument("--bf16", action=argparse.BooleanOptionalAction, help="default: auto")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
+    flag = {None: "", True: " --bf16", False: " --no-bf16"}[args.bf16]
     suffix = {None: "", True: "_bf16", False: "_fp32"}[args.bf16]
-    out = args.out or f"benchmarks/results/default_recipe{suffix}.json"
+    other_model = args.model != zoo.DEFAULT_MODEL
+    name = f"default_recipe_{args.model}" if other_model else "default_recipe"
+    out = args.out or f"benchmarks/results/{name}{suffix}.json"
     recipe, target = Recipe(), Target(target=99.4, consistent=3, max_params=8000, max_epochs=15)
     runs_dir = tempfile.mkdtemp(prefix="tinycnn-bench-")
     runtime = Runtime(out=runs_dir, report=False, bf16=args.bf16)
@@ -44,7 +48,8 @@ def main() -> None:
     res = run_seeds(args.model, recipe, target, runtime, list(range(1, args.seeds + 1)))
     result = {
         "command": f"python benchmarks/default_recipe.py --seeds {args.seeds}"
-        + {None: "", True: " --bf16", False: " --no-bf16"}[args.bf16],
+        + (f" --model {args.model}" if other_model else "")
+        + flag,
         "runtime": dataclasses.asdict(runtime),
         "model": args.model,
         "params": res.runs[0].params,

@@ -1,9 +1,11 @@
 """Speed benchmark: reference (published-style) pipeline vs tinycnn, in one run, CPU or GPU.
 
-    python benchmarks/speed.py [--epochs 3] [--seeds 2] [--device cpu|cuda] [--stacked 16]
+    python benchmarks/speed.py [--model NAME] [--epochs 3] [--seeds 2] [--device cpu|cuda]
+                               [--stacked 16]
 
 Same model, same recipe, same machine, same process; the JSON keeps every epoch's seconds and
-accuracy and the machine it ran on. docs/benchmarks.md holds the table.
+accuracy and the machine it ran on (benchmarks/results/speed_DEVICE[_MODEL].json);
+docs/benchmarks.md holds the table.
 """
 
 from __future__ import annotations
@@ -12,24 +14,29 @@ import argparse
 import json
 from pathlib import Path
 
+from tinycnn import zoo
 from tinycnn.bench import benchmark, render
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--model", default="gap7496")
+    ap.add_argument("--model", default=zoo.DEFAULT_MODEL)
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--device", default="cpu", help="cpu | cuda")
     ap.add_argument("--stacked", type=int, default=0, help="add a stacked row of N seeds")
-    ap.add_argument("--out", help="default: benchmarks/results/speed_DEVICE.json")
+    ap.add_argument("--out", help="default: benchmarks/results/speed_DEVICE[_MODEL].json")
     args = ap.parse_args()
-    out = args.out or f"benchmarks/results/speed_{args.device}.json"
+    other_model = args.model != zoo.DEFAULT_MODEL
+    name = f"speed_{args.device}" + (f"_{args.model}" if other_model else "")
+    out = args.out or f"benchmarks/results/{name}.json"
     result = benchmark(
         args.model, args.epochs, args.seeds, device=args.device, stacked=args.stacked
     )
     result["command"] = (
-        f"python benchmarks/speed.py --epochs {args.epochs} --seeds {args.seeds}"
+        "python benchmarks/speed.py"
+        + (f" --model {args.model}" if other_model else "")
+        + f" --epochs {args.epochs} --seeds {args.seeds}"
         f" --device {args.device}" + (f" --stacked {args.stacked}" if args.stacked else "")
     )
     Path(out).write_text(json.dumps(result, indent=1) + "\n")

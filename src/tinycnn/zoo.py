@@ -75,6 +75,28 @@ register(
 
 register(
     Spec(
+        name="fast7806",
+        description="one 3×3 conv at full resolution, maxpool, four 3×3 convs, GAP, 1×1 "
+        "head; BN + ReLU + dropout after each conv, no padding, no bias",
+        source="tinycnn, for training speed under the 'under 8k' budget: pooling after the "
+        "first conv drops the 16×24×24 maps that dominate gap7496's CPU step (0.50 vs 1.03 "
+        "MMACs per image); benchmarks/results/default_recipe_fast7806_bf16.json",
+        dropout=0.05,
+        layers=(
+            conv(10),  # 28→26, RF 3
+            maxpool(),  # 26→13, RF 4
+            conv(12),
+            conv(16),
+            conv(16),
+            conv(16),  # 13→11→9→7→5, RF 8→12→16→20
+            gap(),  # 5→1, RF 28
+            conv("classes", k=1, then=HEAD),
+        ),
+    )
+)
+
+register(
+    Spec(
         name="seq9274",
         description="padded 3×3 convs with bias, ReLU then BN, two maxpools, two valid "
         "convs, 3×3 average pool",

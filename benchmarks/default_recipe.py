@@ -27,6 +27,9 @@ from tinycnn import zoo
 from tinycnn.training import Recipe, Runtime, Target
 from tinycnn.training.seeds import run_seeds, workers_for
 
+# --bf16 / --no-bf16 / neither → (the flag in the recorded command, the output file's suffix)
+PRECISION = {None: ("", ""), True: (" --bf16", "_bf16"), False: (" --no-bf16", "_fp32")}
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
@@ -35,8 +38,7 @@ def main() -> None:
     ap.add_argument("--bf16", action=argparse.BooleanOptionalAction, help="default: auto")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
-    flag = {None: "", True: " --bf16", False: " --no-bf16"}[args.bf16]
-    suffix = {None: "", True: "_bf16", False: "_fp32"}[args.bf16]
+    flag, suffix = PRECISION[args.bf16]
     other_model = args.model != zoo.DEFAULT_MODEL
     name = f"default_recipe_{args.model}" if other_model else "default_recipe"
     out = args.out or f"benchmarks/results/{name}{suffix}.json"

@@ -36,8 +36,8 @@ def main() -> None:
     result["command"] = (
         "python benchmarks/speed.py"
         + (f" --model {args.model}" if other_model else "")
-        + f" --epochs {args.epochs} --seeds {args.seeds}"
-        f" --device {args.device}" + (f" --stacked {args.stacked}" if args.stacked else "")
+        + f" --epochs {args.epochs} --seeds {args.seeds} --device {args.device}"
+        + (f" --stacked {args.stacked}" if args.stacked else "")
     )
     Path(out).write_text(json.dumps(result, indent=1) + "\n")
     print(render(result))

@@ -230,7 +230,7 @@ def test_bf16_auto_is_resolved_in_the_saved_config(tmp_path, bf16):
         "gap7496",
         Recipe(epochs=1, limit_train=128, limit_test=64, batch_size=64),
         Target(target=None),
-        Runtime(out=str(tmp_path), progress=False, report=False, bf16=bf16),
+        Runtime(device="cpu", out=str(tmp_path), progress=False, report=False, bf16=bf16),
     )
     saved = json.loads((r.run_dir / "config.json").read_text())["runtime"]["bf16"]
     used = json.loads((r.run_dir / "env.json").read_text())["speed"]["bf16"]

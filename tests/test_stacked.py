@@ -53,7 +53,7 @@ def test_stacked_training_matches_single_runs(tmp_path):
 
     spec = zoo.get("gap7496").with_(dropout=0.0)
     recipe = Recipe(epochs=1, limit_train=128, limit_test=256, batch_size=64, rotate=0.0)
-    rt = Runtime(out=str(tmp_path), progress=False, threads=1, report=False)
+    rt = Runtime(device="cpu", out=str(tmp_path), progress=False, threads=1, report=False)
     group = run_stacked(spec, recipe, Target(target=50.0, consistent=1), rt, [1, 2])
     for seed, run in zip((1, 2), group.runs, strict=True):
         single = train(

@@ -10,7 +10,7 @@ import pytest
 
 # fmt: off
 ARGS = ["--epochs", "3", "--limit-train", "1500", "--limit-test", "300", "--threads", "1",
-        "--quiet", "--batch-size", "64", "--no-report"]
+        "--quiet", "--batch-size", "64", "--no-report", "--device", "cpu"]
 # fmt: on
 
 

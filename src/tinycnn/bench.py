@@ -230,7 +230,7 @@ def render(result: dict[str, Any]) -> str:
     for name, r in result["pipelines"].items():
         used = ", ".join(k.replace("_", " ") for k, on in r.get("speed", {}).items() if on)
         lines.append(
-            f"| {name} | {r['seconds_per_epoch']:.1f} | {r['images_per_second']:,.0f} "
+            f"| {name} | {r['seconds_per_epoch']:.2f} | {r['images_per_second']:,.0f} "
             f"| {r['speedup']:.2f}× | {r['final_test_acc_mean']:.2f}% | {used or 'none'} |"
         )
     return "\n".join(lines)

@@ -69,7 +69,8 @@ NAMES = (*AFFINE, *PIXEL)  # each is a Recipe field holding the op's strength (0
 
 
 def _compose(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    bottom = torch.tensor([0.0, 0.0, 1.0], device=a.device).expand(a.shape[0], 1, 3)
+    bottom = torch.zeros(a.shape[0], 1, 3, device=a.device)  # built on the device: no host
+    bottom[:, :, 2] = 1.0  # copy, so a CUDA graph can capture it
     return torch.cat([a, bottom], 1).bmm(torch.cat([b, bottom], 1))[:, :2]
 
 

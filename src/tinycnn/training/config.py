@@ -73,9 +73,11 @@ class Runtime:
     fast_dropout: bool = True  # CPU: draw dropped positions, no mask (same Bernoulli(p) drops)
     fast_pool: bool = True  # CPU: max-pool in channels-last layout (same numbers, 3× cheaper)
     reuse_memory: bool = True  # CPU: keep freed memory in the process (no page faults per step)
-    channels_last: bool = False  # measured slower for these models on the CPU
-    bf16: bool | None = None  # bfloat16 autocast; None: on where the hardware computes bf16
+    channels_last: bool | None = None  # None: on a GPU only (measured slower on the CPU)
+    bf16: bool | None = None  # bfloat16 autocast; None: on bf16 CPUs only (slower on a GPU)
+    cudnn_benchmark: bool = False  # CUDA: cuDNN times its algorithms per shape (no gain measured)
     compile: bool = False  # torch.compile: measured slower on the CPU for tiny models
+    cuda_graph: bool = True  # CUDA: replay each SGD training step as one captured graph
     report: bool = True  # write report.md with pictures at the end of the run
 
 

@@ -10,7 +10,10 @@ What a profile of a tiny model's CPU step shows, and the option that answers it:
 - page faults: glibc hands every freed block over 128 KiB back to the kernel, so each step's
   multi-MB activations come back as fresh pages, faulted in one by one (thousands per step) →
   `reuse_freed_memory`.
-On CUDA, torch's fused dropout is already fast and the caching allocator already reuses memory.
+On CUDA, torch's fused dropout is already fast and the caching allocator already reuses memory;
+there launches are the cost, answered by `cudagraph` (one graph per step), and channels-last
+suits cuDNN's kernels. cuDNN's benchmark mode is an option, off: it found nothing faster for these
+models and spent seconds timing algorithms for each new shape (benchmarks/gpu.py).
 """
 
 from __future__ import annotations
@@ -64,13 +67,19 @@ def native_bf16(device: torch.device) -> bool:
 
 
 def resolve_bf16(bf16: bool | None, device: torch.device) -> bool:
-    """`Runtime.bf16`: None (auto) means on where the hardware has it, else as given."""
-    return native_bf16(device) if bf16 is None else bf16
+    """`Runtime.bf16`: None (auto) means on where the CPU computes bf16 natively, else as given.
+    On a GPU, auto is off: a tiny model's kernels there are bound by launches and memory, not
+    arithmetic; the casts autocast adds made the step 1.5× slower in NCHW, and in channels-last
+    bf16 saved less per epoch than its first epoch cost over 15 (benchmarks/gpu.py)."""
+    return native_bf16(device) and device.type == "cpu" if bf16 is None else bf16
 
 
 def resolve(runtime: Runtime, device: torch.device) -> Runtime:
-    """`runtime` with its automatic choices made for `device`: what a run saves and resumes."""
-    return dataclasses.replace(runtime, bf16=resolve_bf16(runtime.bf16, device))
+    """`runtime` with its automatic choices made for `device`: what a run saves and resumes.
+    channels_last auto: on a GPU only (cuDNN's channels-last kernels are faster there; on the
+    CPU the layout conversions cost more than they save)."""
+    cl = device.type == "cuda" if runtime.channels_last is None else runtime.channels_last
+    return dataclasses.replace(runtime, bf16=resolve_bf16(runtime.bf16, device), channels_last=cl)
 
 
 def autocast(device: torch.device, bf16: bool) -> torch.autocast:
@@ -148,5 +157,8 @@ def apply(model: nn.Module, device: torch.device, runtime: Runtime) -> dict[str,
     if runtime.channels_last:
         model.to(memory_format=torch.channels_last)
         used["channels_last"] = True
+    if device.type == "cuda":  # process-wide, so set either way: no run inherits another's
+        torch.backends.cudnn.benchmark = runtime.cudnn_benchmark
+        used["cudnn_benchmark"] = runtime.cudnn_benchmark
     used["bf16"] = bool(runtime.bf16)
     return used

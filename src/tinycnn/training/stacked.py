@@ -27,7 +27,7 @@ from ..errors import ConfigError, TrainingDiverged, TrainingInterrupted
 from ..spec import Spec
 from ..stacked import build_stacked, load_replicas, replica_state
 from . import augment as aug
-from . import runs, speed
+from . import cudagraph, runs, speed
 from .config import Recipe, Runtime, Target
 from .loop import EVAL_BATCH, RunResult, pick_device, preset_rules
 from .optim import Schedule, make_optimizer
@@ -78,6 +78,42 @@ def run_stacked(
     steps = -(-len(x_tr) // r.batch_size)
     opt = make_optimizer(net, r)
     schedule = Schedule(opt, r, steps)
+    S, (C, H, W) = len(seeds), data.input_shape
+    loss_sum = torch.zeros(S, device=dev)  # the epoch's running sums, added to in place
+    correct = torch.zeros(S, device=dev, dtype=torch.long)
+
+    def body(idx: torch.Tensor) -> torch.Tensor:  # idx (S, B): each replica its own images
+        B = idx.shape[1]
+        x = aug.train_input(x_tr[idx.reshape(-1)], strengths, g_aug, data.mean, data.std)
+        x = x.view(S, B, C, H, W).transpose(0, 1)
+        y = y_tr[idx].T  # (B, S)
+        with speed.autocast(dev, runtime.bf16):
+            out = net(x.reshape(B, S * C, H, W)).float()  # (B, S, classes)
+        each = (
+            F.cross_entropy(
+                out.reshape(B * S, -1),
+                y.reshape(-1),
+                reduction="none",
+                label_smoothing=r.label_smoothing,
+            )
+            .view(B, S)
+            .mean(0)
+        )
+        loss_sum.add_(each.detach() * B)
+        correct.add_((out.argmax(2) == y).sum(0))
+        return each.sum()  # replicas share no parameter: each gets its own gradient
+
+    def eager_step(idx: torch.Tensor) -> torch.Tensor:
+        loss = body(idx)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss.detach()
+
+    graphed = dev.type == "cuda" and runtime.cuda_graph
+    graphed = graphed and cudagraph.unsupported(opt, [g_aug]) is None
+    step = cudagraph.GraphedStep(body, opt, [g_aug]) if graphed else eager_step
+    used["cuda_graph"] = graphed
     env = {**runs.environment(dev, threads, seeds[0]), "stacked_seeds": seeds, "speed": used}
     dirs = []
     for s in seeds:
@@ -95,7 +131,6 @@ def run_stacked(
             {**env, "seed": s},
         )
         dirs.append(d)
-    S, (C, H, W) = len(seeds), data.input_shape
     histories: list[list[dict[str, Any]]] = [[] for _ in seeds]
     lr_steps: list[list[float]] = []
     try:
@@ -103,37 +138,17 @@ def run_stacked(
             t0 = time.perf_counter()
             net.train()
             perm = torch.stack([torch.randperm(len(x_tr), generator=g) for g in orders]).to(dev)
-            loss_sum = torch.zeros(S, device=dev)
-            correct = torch.zeros(S, device=dev, dtype=torch.long)
+            loss_sum.zero_()
+            correct.zero_()
             seen, lrs = 0, []
             for start in range(0, len(x_tr), r.batch_size):
-                idx = perm[:, start : start + r.batch_size]  # (S, B): each replica its own images
-                B = idx.shape[1]
-                if B < 2:
+                idx = perm[:, start : start + r.batch_size]
+                if idx.shape[1] < 2:  # batch norm cannot train on one image
                     continue
-                x = aug.train_input(x_tr[idx.reshape(-1)], strengths, g_aug, data.mean, data.std)
-                x = x.view(S, B, C, H, W).transpose(0, 1)
-                y = y_tr[idx].T  # (B, S)
-                with speed.autocast(dev, runtime.bf16):
-                    out = net(x.reshape(B, S * C, H, W)).float()  # (B, S, classes)
-                each = (
-                    F.cross_entropy(
-                        out.reshape(B * S, -1),
-                        y.reshape(-1),
-                        reduction="none",
-                        label_smoothing=r.label_smoothing,
-                    )
-                    .view(B, S)
-                    .mean(0)
-                )
                 lrs.append(schedule.lr)
-                opt.zero_grad(set_to_none=True)
-                each.sum().backward()  # replicas share no parameter: each gets its own gradient
-                opt.step()
+                step(idx)
                 schedule.after_batch()
-                loss_sum += each.detach() * B
-                correct += (out.argmax(2) == y).sum(0)
-                seen += B
+                seen += idx.shape[1]
             if not torch.isfinite(loss_sum).all():
                 bad = [
                     s

@@ -106,8 +106,10 @@ def resume(
     runtime: Runtime | None = None,
     on_epoch: OnEpoch | None = None,
     on_start: Any = None,
+    changes: dict[str, Any] | None = None,
 ) -> RunResult:
-    """Continue an interrupted run from its last checkpoint, in the same directory."""
+    """Continue an interrupted run from its last checkpoint, in the same directory: with
+    `runtime`, or else the run's saved runtime with `changes` (field → value) applied."""
     import torch
 
     run = read_run(run_dir)  # one-line errors for a foreign or damaged directory
@@ -123,7 +125,7 @@ def resume(
         )
     spec = run.spec
     recipe, target = make(Recipe, cfg["recipe"]), make(Target, cfg["target"])
-    runtime = runtime or make(Runtime, cfg["runtime"])
+    runtime = runtime or make(Runtime, {**cfg["runtime"], **(changes or {})})
     data_dir = cfg["data"]["dir"]
     trainer = Trainer(spec, recipe, target, runtime, load(data_dir), d)
     if ckpt.is_file():

@@ -13,7 +13,7 @@ What a profile of a tiny model's CPU step shows, and the option that answers it:
 On CUDA, torch's fused dropout is already fast and the caching allocator already reuses memory;
 there launches are the cost, answered by `cudagraph` (one graph per step), and channels-last
 suits cuDNN's kernels. cuDNN's benchmark mode is an option, off: it found nothing faster for these
-models and spent seconds timing algorithms for each new shape (benchmarks/gpu.py).
+models (benchmarks/gpu.py) and times its candidates for every new shape.
 """
 
 from __future__ import annotations

@@ -55,7 +55,7 @@ HELP = {
     "cuda_graph": "CUDA: replay each SGD training step as one captured graph (same numbers in "
     "meaning, no launch overhead)",
     "bf16": "bfloat16 autocast; unset (auto): on CPUs that compute bf16 natively (AMX or "
-    "AVX512-BF16); off on GPUs, where it measured slower for these tiny models",
+    "AVX512-BF16); off on GPUs, where it was no faster over a 15-epoch run",
     "preset": "assignment rules (tinycnn presets): sets the target, checks the rest",
 }
 

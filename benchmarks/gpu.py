@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import platform
 import statistics
 import tempfile
@@ -82,7 +83,7 @@ def main() -> None:
         + (" --compile" if args.compile else ""),
         "machine": {
             "platform": platform.platform(),
-            "cpu_count": __import__("os").cpu_count(),
+            "cpu_count": os.cpu_count(),
             "torch": torch.__version__,
             "device_name": torch.cuda.get_device_name(),
         },
@@ -91,7 +92,10 @@ def main() -> None:
     }
     result["one_run"] = [one_run(m, base, Recipe()) for m in args.models]
     for r in result["one_run"]:
-        print(f"{r['model']}: 15 epochs in {r['train_seconds']:.2f} s ({r['verdict']})")
+        print(
+            f"{r['model']}: {len(r['epoch_seconds'])} epochs in {r['train_seconds']:.2f} s "
+            f"({r['verdict']})"
+        )
     if args.seeds:
         t0 = time.perf_counter()
         seeds = list(range(1, args.seeds + 1))

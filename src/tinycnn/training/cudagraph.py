@@ -16,6 +16,7 @@ torch's SGD (it creates those buffers; cuDNN and the allocator settle), as the C
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable
 
@@ -24,6 +25,26 @@ import torch
 WARMUP_STEPS = 3  # eager steps per batch size before it is captured
 
 Body = Callable[[torch.Tensor], torch.Tensor]  # batch indices → loss (and running sums updated)
+Step = Callable[[torch.Tensor], torch.Tensor]  # batch indices → the loss, after the update
+
+
+def eager_step(body: Body, opt: torch.optim.Optimizer, idx: torch.Tensor) -> torch.Tensor:
+    """One plain training step: `body`, backward, the optimizer's own update."""
+    loss = body(idx)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss.detach()  # keeping no autograd graph alive keeps a later capture on one stream
+
+
+def make_step(
+    body: Body, opt: torch.optim.Optimizer, generators: list[torch.Generator], graph: bool
+) -> tuple[Step, bool]:
+    """The training step for `body`: graphed where `graph` (a CUDA run's `Runtime.cuda_graph`)
+    and this optimizer allow it, else eager; and whether it is graphed."""
+    if graph and unsupported(opt, generators) is None:
+        return GraphedStep(body, opt, generators), True
+    return functools.partial(eager_step, body, opt), False
 
 
 def unsupported(opt: torch.optim.Optimizer, generators: list[torch.Generator]) -> str | None:
@@ -76,12 +97,9 @@ class GraphedStep:
         side = self.side  # warm-up on a side stream, as torch.cuda.graph's docs ask
         side.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(side):
-            loss = self.body(idx)
-            self.opt.zero_grad(set_to_none=True)
-            loss.backward()
-            self.opt.step()
+            loss = eager_step(self.body, self.opt, idx)
         torch.cuda.current_stream().wait_stream(side)
-        return loss.detach()  # keeping no autograd graph alive keeps capture on one stream
+        return loss
 
     def _capture(self, idx: torch.Tensor) -> None:
         graph = torch.cuda.CUDAGraph()

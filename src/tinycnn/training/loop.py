@@ -116,12 +116,9 @@ class Trainer:
         # the epoch's running sums live on the device: a graphed step adds to them in place
         self.loss_sum = torch.zeros((), device=dev)
         self.correct = torch.zeros((), device=dev, dtype=torch.long)
-        graphed = dev.type == "cuda" and runtime.cuda_graph
-        graphed = graphed and cudagraph.unsupported(self.opt, [self.g_aug]) is None
-        self.step: Callable[[torch.Tensor], torch.Tensor] = self._eager_step
-        if graphed:
-            self.step = cudagraph.GraphedStep(self._step_body, self.opt, [self.g_aug])
-        self.speed["cuda_graph"] = graphed
+        self.step, self.speed["cuda_graph"] = cudagraph.make_step(
+            self._step_body, self.opt, [self.g_aug], dev.type == "cuda" and runtime.cuda_graph
+        )
         self.epoch = 0
         self.saved_epoch = 0  # epoch of the checkpoint on disk (what a resume starts from)
         self.history: list[dict[str, Any]] = []
@@ -171,13 +168,6 @@ class Trainer:
         self.loss_sum += loss.detach() * len(idx)
         self.correct += (out.argmax(1) == y).sum()
         return loss
-
-    def _eager_step(self, idx: torch.Tensor) -> torch.Tensor:
-        loss = self._step_body(idx)
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt.step()
-        return loss.detach()
 
     def train_epoch(self, bar: Any) -> tuple[float, float, list[float]]:
         r, dev = self.recipe, self.device

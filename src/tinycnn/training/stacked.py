@@ -103,17 +103,9 @@ def run_stacked(
         correct.add_((out.argmax(2) == y).sum(0))
         return each.sum()  # replicas share no parameter: each gets its own gradient
 
-    def eager_step(idx: torch.Tensor) -> torch.Tensor:
-        loss = body(idx)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        return loss.detach()
-
-    graphed = dev.type == "cuda" and runtime.cuda_graph
-    graphed = graphed and cudagraph.unsupported(opt, [g_aug]) is None
-    step = cudagraph.GraphedStep(body, opt, [g_aug]) if graphed else eager_step
-    used["cuda_graph"] = graphed
+    step, used["cuda_graph"] = cudagraph.make_step(
+        body, opt, [g_aug], dev.type == "cuda" and runtime.cuda_graph
+    )
     env = {**runs.environment(dev, threads, seeds[0]), "stacked_seeds": seeds, "speed": used}
     dirs = []
     for s in seeds:

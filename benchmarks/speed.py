@@ -1,7 +1,7 @@
 """Speed benchmark: reference (published-style) pipeline vs tinycnn, in one run, CPU or GPU.
 
     python benchmarks/speed.py [--model NAME] [--epochs 3] [--seeds 2] [--device cpu|cuda]
-                               [--stacked 16]
+                               [--stacked 16] [--parallel 2]
 
 Same model, same recipe, same machine, same process; the JSON keeps every epoch's seconds and
 accuracy and the machine it ran on (benchmarks/results/speed_DEVICE[_MODEL].json);
@@ -25,19 +25,28 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--device", default="cpu", help="cpu | cuda")
     ap.add_argument("--stacked", type=int, default=0, help="add a stacked row of N seeds")
+    ap.add_argument(
+        "--parallel", type=int, default=0, help="add a row of N seeds in parallel processes"
+    )
     ap.add_argument("--out", help="default: benchmarks/results/speed_DEVICE[_MODEL].json")
     args = ap.parse_args()
     other_model = args.model != zoo.DEFAULT_MODEL
     name = f"speed_{args.device}" + (f"_{args.model}" if other_model else "")
     out = args.out or f"benchmarks/results/{name}.json"
     result = benchmark(
-        args.model, args.epochs, args.seeds, device=args.device, stacked=args.stacked
+        args.model,
+        args.epochs,
+        args.seeds,
+        device=args.device,
+        stacked=args.stacked,
+        parallel=args.parallel,
     )
     result["command"] = (
         "python benchmarks/speed.py"
         + (f" --model {args.model}" if other_model else "")
         + f" --epochs {args.epochs} --seeds {args.seeds} --device {args.device}"
         + (f" --stacked {args.stacked}" if args.stacked else "")
+        + (f" --parallel {args.parallel}" if args.parallel else "")
     )
     Path(out).write_text(json.dumps(result, indent=1) + "\n")
     print(render(result))

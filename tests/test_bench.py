@@ -27,3 +27,28 @@ def test_benchmark_smoke():
     assert "| tinycnn |" in table
     tinycnn_line = next(line for line in table.splitlines() if line.startswith("| tinycnn |"))
     assert ("bf16" in tinycnn_line) is bf16 and "fast dropout" in tinycnn_line
+
+
+def test_parallel_row_counts_one_seeds_epoch():
+    """2 seeds in 2 processes × 1 thread (what `train --seeds 2` does on 2 cores): the row's
+    seconds per epoch are one seed's share, the processes' mean epoch time / 2."""
+    r = benchmark(
+        "gap7496",
+        epochs=1,
+        seeds=1,
+        threads=2,
+        limit=256,
+        device="cpu",
+        reference=False,
+        fp32=False,
+        parallel=2,
+    )
+    row = r["pipelines"]["tinycnn --seeds 2 (parallel processes)"]
+    assert (row["processes"], row["threads_each"]) == (2, 1)
+    assert len(row["final_test_acc"]) == 2 and row["speed"]["fast_dropout"] is True
+    epochs = [m["seconds"] for ms in row["per_seed"] for m in ms]
+    assert len(epochs) == 2
+    assert abs(row["seconds_per_epoch"] - sum(epochs) / 2 / 2) < 1e-9
+    assert (
+        row["speedup"] == r["pipelines"]["tinycnn"]["seconds_per_epoch"] / row["seconds_per_epoch"]
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import multiprocessing as mp
 import os
 import platform
 import tempfile
@@ -31,6 +32,7 @@ from .training.augment import apply_affine, rotation_matrix
 from .training.config import Recipe, Runtime, Target
 from .training.loop import Trainer, pick_device
 from .training.optim import Schedule, make_optimizer
+from .training.seeds import workers_for
 from .training.speed import resolve_bf16
 
 PUBLISHED_MEAN, PUBLISHED_STD = 0.1307, 0.3081  # what the notebooks type in
@@ -137,6 +139,38 @@ def _stacked_row(
     }
 
 
+def _one_seed(args: tuple[Any, ...]) -> tuple[list[dict[str, float]], dict[str, Any]]:
+    return tinycnn_run(*args)  # in a spawned process: module level, so it pickles
+
+
+def _parallel_row(
+    data: Dataset, model: str, epochs: int, n: int, runtime: Runtime
+) -> dict[str, Any]:
+    """n seeds in parallel processes, as `tinycnn train --seeds n` runs them on a CPU: each
+    process times its own epochs, and `procs` of them run at once, so one seed's epoch costs
+    the mean epoch time / procs."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    procs, threads = workers_for(n, runtime.threads)
+    rt = dataclasses.replace(runtime, threads=threads)
+    jobs = [(data, model, Recipe(epochs=epochs, seed=s), rt) for s in range(1, n + 1)]
+    with ProcessPoolExecutor(procs, mp_context=mp.get_context("spawn")) as pool:
+        done = list(pool.map(_one_seed, jobs))
+    per_seed = [metrics for metrics, _ in done]
+    spe = sum(m["seconds"] for ms in per_seed for m in ms) / (n * epochs) / procs
+    accs = [ms[-1]["test_acc"] for ms in per_seed]
+    return {
+        "seconds_per_epoch": spe,
+        "images_per_second": len(data.train_x) / spe,
+        "final_test_acc_mean": sum(accs) / len(accs),
+        "final_test_acc": accs,
+        "speed": done[0][1],
+        "processes": procs,
+        "threads_each": threads,
+        "per_seed": per_seed,
+    }
+
+
 def benchmark(
     model: str = zoo.DEFAULT_MODEL,
     epochs: int = 3,
@@ -147,6 +181,7 @@ def benchmark(
     limit: int | None = None,
     device: str = "auto",
     stacked: int = 0,
+    parallel: int = 0,
 ) -> dict[str, Any]:
     """Time each pipeline for `epochs` epochs × `seeds` seeds; returns a JSON-ready dict.
 
@@ -154,7 +189,9 @@ def benchmark(
     `fp32` adds a `--no-bf16` row where tinycnn's defaults resolve to bf16 on this device.
     `limit` keeps only the first N train and test images (a smoke test, not a benchmark).
     `stacked` > 0 adds a row training that many seeds at once as one stacked model (its
-    seconds per epoch are per seed, so the rows compare the cost of one seed's epoch)."""
+    seconds per epoch are per seed, so the rows compare the cost of one seed's epoch);
+    `parallel` > 0 adds a row training that many seeds in parallel processes, the way
+    `tinycnn train --seeds N` does without --stacked (also per seed)."""
     threads = threads or os.cpu_count() or 1
     dev = str(pick_device(device))
     data = load()
@@ -195,6 +232,10 @@ def benchmark(
         }
     if stacked:  # after the reference: it sets process-wide options too
         rows[f"tinycnn --stacked ×{stacked}"] = _stacked_row(data, model, epochs, stacked, base)
+    if parallel:
+        rows[f"tinycnn --seeds {parallel} (parallel processes)"] = _parallel_row(
+            data, model, epochs, parallel, base
+        )
     first = next(iter(rows.values()))
     for row in rows.values():
         row["speedup"] = first["seconds_per_epoch"] / row["seconds_per_epoch"]
@@ -229,6 +270,8 @@ def render(result: dict[str, Any]) -> str:
     ]
     for name, r in result["pipelines"].items():
         used = ", ".join(k.replace("_", " ") for k, on in r.get("speed", {}).items() if on)
+        if "processes" in r:
+            used += f", {r['processes']} processes × {r['threads_each']} threads"
         lines.append(
             f"| {name} | {r['seconds_per_epoch']:.2f} | {r['images_per_second']:,.0f} "
             f"| {r['speedup']:.2f}× | {r['final_test_acc_mean']:.2f}% | {used or 'none'} |"

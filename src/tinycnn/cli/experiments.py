@@ -60,6 +60,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="add a row training N seeds at once as one stacked model",
     )
+    p.add_argument(
+        "--parallel",
+        type=int,
+        default=0,
+        metavar="N",
+        help="add a row training N seeds in parallel processes (train --seeds N on a CPU)",
+    )
     p.add_argument("--json", metavar="FILE", help="also write the raw results as JSON")
     p.set_defaults(func=cmd_bench)
 
@@ -97,6 +104,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         args.threads,
         device=args.device,
         stacked=args.stacked,
+        parallel=args.parallel,
     )
     print(render(result))
     if args.json:

@@ -37,6 +37,7 @@ from .training.speed import resolve_bf16
 
 PUBLISHED_MEAN, PUBLISHED_STD = 0.1307, 0.3081  # what the notebooks type in
 REFERENCE_WORKERS = 2
+Metrics = list[dict[str, float]]  # one run's epochs: seconds, test_acc
 
 
 class PerSampleMNIST(TorchDataset):
@@ -58,7 +59,7 @@ class PerSampleMNIST(TorchDataset):
 
 def reference_run(
     data: Dataset, model: str, recipe: Recipe, threads: int, device: str = "cpu"
-) -> list[dict[str, float]]:
+) -> Metrics:
     torch.manual_seed(recipe.seed)
     torch.set_num_threads(threads)
     dev = pick_device(device)
@@ -104,13 +105,26 @@ def reference_run(
 
 def tinycnn_run(
     data: Dataset, model: str, recipe: Recipe, runtime: Runtime
-) -> tuple[list[dict[str, float]], dict[str, Any]]:
+) -> tuple[Metrics, dict[str, Any]]:
     """Per-epoch seconds and accuracy, and the speed options the trainer actually used."""
     with tempfile.TemporaryDirectory() as tmp:
         rt = dataclasses.replace(runtime, out=tmp, progress=False, report=False)
         t = Trainer(zoo.resolve(model), recipe, Target(target=None), rt, data, Path(tmp))
         result = t.fit()
     return [{"seconds": m["seconds"], "test_acc": m["test_acc"]} for m in result.metrics], t.speed
+
+
+def _row(per_seed: list[Metrics], seconds_per_epoch: float, images: int, speed: dict) -> dict:
+    """One pipeline's row: its seconds per (one seed's) epoch and every seed's metrics."""
+    accs = [ms[-1]["test_acc"] for ms in per_seed]
+    return {
+        "seconds_per_epoch": seconds_per_epoch,
+        "images_per_second": images / seconds_per_epoch,
+        "final_test_acc_mean": sum(accs) / len(accs),
+        "final_test_acc": accs,
+        "speed": speed,
+        "per_seed": per_seed,
+    }
 
 
 def _stacked_row(
@@ -128,18 +142,10 @@ def _stacked_row(
         [{"seconds": m["seconds"], "test_acc": m["test_acc"]} for m in r.metrics] for r in res.runs
     ]
     spe = sum(m["seconds"] for m in per_seed[0]) / epochs  # each row holds the group's time / n
-    accs = [ms[-1]["test_acc"] for ms in per_seed]
-    return {
-        "seconds_per_epoch": spe,
-        "images_per_second": len(data.train_x) / spe,
-        "final_test_acc_mean": sum(accs) / len(accs),
-        "final_test_acc": accs,
-        "speed": {"stacked": True, **env["speed"]},
-        "per_seed": per_seed,
-    }
+    return _row(per_seed, spe, len(data.train_x), {"stacked": True, **env["speed"]})
 
 
-def _one_seed(args: tuple[Any, ...]) -> tuple[list[dict[str, float]], dict[str, Any]]:
+def _one_seed(args: tuple[Any, ...]) -> tuple[Metrics, dict[str, Any]]:
     return tinycnn_run(*args)  # in a spawned process: module level, so it pickles
 
 
@@ -158,17 +164,8 @@ def _parallel_row(
         done = list(pool.map(_one_seed, jobs))
     per_seed = [metrics for metrics, _ in done]
     spe = sum(m["seconds"] for ms in per_seed for m in ms) / (n * epochs) / procs
-    accs = [ms[-1]["test_acc"] for ms in per_seed]
-    return {
-        "seconds_per_epoch": spe,
-        "images_per_second": len(data.train_x) / spe,
-        "final_test_acc_mean": sum(accs) / len(accs),
-        "final_test_acc": accs,
-        "speed": done[0][1],
-        "processes": procs,
-        "threads_each": threads,
-        "per_seed": per_seed,
-    }
+    row = _row(per_seed, spe, len(data.train_x), done[0][1])
+    return {**row, "processes": procs, "threads_each": threads}
 
 
 def benchmark(
@@ -220,16 +217,7 @@ def benchmark(
         done = [run(Recipe(epochs=epochs, seed=s)) for s in range(1, seeds + 1)]
         per_seed = [metrics for metrics, _ in done]
         secs = [m["seconds"] for ms in per_seed for m in ms]
-        accs = [ms[-1]["test_acc"] for ms in per_seed]
-        spe = sum(secs) / len(secs)
-        rows[name] = {
-            "seconds_per_epoch": spe,
-            "images_per_second": len(data.train_x) / spe,
-            "final_test_acc_mean": sum(accs) / len(accs),
-            "final_test_acc": accs,
-            "speed": done[0][1],
-            "per_seed": per_seed,
-        }
+        rows[name] = _row(per_seed, sum(secs) / len(secs), len(data.train_x), done[0][1])
     if stacked:  # after the reference: it sets process-wide options too
         rows[f"tinycnn --stacked ×{stacked}"] = _stacked_row(data, model, epochs, stacked, base)
     if parallel:

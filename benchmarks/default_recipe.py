@@ -2,10 +2,9 @@
 
     python benchmarks/default_recipe.py [--seeds 5] [--model NAME] [--bf16 | --no-bf16] [--out FILE]
 
-Without either flag, bf16 is tinycnn's default (auto: on where the hardware computes bfloat16)
-and the output is benchmarks/results/default_recipe.json; --bf16 / --no-bf16 force it on / off
-and write default_recipe_bf16.json / default_recipe_fp32.json (the evidence for the default).
-Another --model than the default adds its name: default_recipe_fast7806_bf16.json.
+Without either flag, bf16 is tinycnn's default (auto: on where the hardware computes bfloat16);
+--bf16 / --no-bf16 force it on / off. The output is benchmarks/results/default_recipe_MODEL.json,
+with _bf16 / _fp32 added when forced: default_recipe_fast7806_bf16.json.
 
 Writes the raw per-seed metrics, the summary (mean ± std of the last-3-epoch minimum, k/N that
 met the target, seconds per epoch), the resolved config and the machine it ran on.
@@ -39,9 +38,7 @@ def main() -> None:
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     flag, suffix = PRECISION[args.bf16]
-    other_model = args.model != zoo.DEFAULT_MODEL
-    name = f"default_recipe_{args.model}" if other_model else "default_recipe"
-    out = args.out or f"benchmarks/results/{name}{suffix}.json"
+    out = args.out or f"benchmarks/results/default_recipe_{args.model}{suffix}.json"
     recipe, target = Recipe(), Target(target=99.4, consistent=3, max_params=8000, max_epochs=15)
     runs_dir = tempfile.mkdtemp(prefix="tinycnn-bench-")
     runtime = Runtime(out=runs_dir, report=False, bf16=args.bf16)
@@ -49,8 +46,7 @@ def main() -> None:
     t0 = time.time()
     res = run_seeds(args.model, recipe, target, runtime, list(range(1, args.seeds + 1)))
     result = {
-        "command": f"python benchmarks/default_recipe.py --seeds {args.seeds}"
-        + (f" --model {args.model}" if other_model else "")
+        "command": f"python benchmarks/default_recipe.py --seeds {args.seeds} --model {args.model}"
         + flag,
         "runtime": dataclasses.asdict(runtime),
         "model": args.model,

@@ -4,7 +4,7 @@
                                [--stacked 16] [--parallel 2]
 
 Same model, same recipe, same machine, same process; the JSON keeps every epoch's seconds and
-accuracy and the machine it ran on (benchmarks/results/speed_DEVICE[_MODEL].json);
+accuracy and the machine it ran on (benchmarks/results/speed_DEVICE_MODEL.json);
 docs/benchmarks.md holds the table.
 """
 
@@ -28,11 +28,9 @@ def main() -> None:
     ap.add_argument(
         "--parallel", type=int, default=0, help="add a row of N seeds in parallel processes"
     )
-    ap.add_argument("--out", help="default: benchmarks/results/speed_DEVICE[_MODEL].json")
+    ap.add_argument("--out", help="default: benchmarks/results/speed_DEVICE_MODEL.json")
     args = ap.parse_args()
-    other_model = args.model != zoo.DEFAULT_MODEL
-    name = f"speed_{args.device}" + (f"_{args.model}" if other_model else "")
-    out = args.out or f"benchmarks/results/{name}.json"
+    out = args.out or f"benchmarks/results/speed_{args.device}_{args.model}.json"
     result = benchmark(
         args.model,
         args.epochs,
@@ -42,8 +40,7 @@ def main() -> None:
         parallel=args.parallel,
     )
     result["command"] = (
-        "python benchmarks/speed.py"
-        + (f" --model {args.model}" if other_model else "")
+        f"python benchmarks/speed.py --model {args.model}"
         + f" --epochs {args.epochs} --seeds {args.seeds} --device {args.device}"
         + (f" --stacked {args.stacked}" if args.stacked else "")
         + (f" --parallel {args.parallel}" if args.parallel else "")

@@ -1,6 +1,6 @@
 """Per-step cost of each CPU speed option on one model (what decides the defaults).
 
-    python benchmarks/speed_options.py [--model gap7496] [--threads 2] [--compile]
+    python benchmarks/speed_options.py [--model fast7806] [--threads 2] [--compile] [--profile]
 
 Times a training step (forward, backward, SGD) on a batch of 128, each option in a process of
 its own (memory settings are process-wide, so no row inherits another's). The options take turns,
@@ -9,7 +9,7 @@ drifts by 10-20 % over minutes, and turns spread that drift over every row alike
 from plain torch to tinycnn's default on a CPU with native bf16, then try one more option each
 on top of it.
 torch.compile (--compile) takes ~30 s to compile. --profile adds the default step's costliest
-ops (torch.profiler, self CPU time). Writes benchmarks/results/speed_options.json.
+ops (torch.profiler, self CPU time). Writes benchmarks/results/speed_options_MODEL.json.
 """
 
 from __future__ import annotations
@@ -112,12 +112,12 @@ def profiled(steps: int) -> dict[str, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--model", default="gap7496")
+    ap.add_argument("--model", default=zoo.DEFAULT_MODEL)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--compile", action="store_true")
     ap.add_argument("--profile", action="store_true", help="also profile the default's step")
     ap.add_argument("--rounds", type=int, default=ROUNDS, help="timings per option (median)")
-    ap.add_argument("--out", default="benchmarks/results/speed_options.json")
+    ap.add_argument("--out", help="default: benchmarks/results/speed_options_MODEL.json")
     args = ap.parse_args()
     options = {**LADDER, **EXTRAS, **(COMPILE if args.compile else {})}
     ctx = mp.get_context("spawn")
@@ -136,7 +136,7 @@ def main() -> None:
         pool.shutdown()
     base = rows["torch (nn.Dropout)"]
     result = {
-        "command": "python benchmarks/speed_options.py"
+        "command": f"python benchmarks/speed_options.py --model {args.model}"
         + (" --compile" if args.compile else "")
         + (" --profile" if args.profile else ""),
         "model": args.model,
@@ -157,7 +157,8 @@ def main() -> None:
         "page_faults_per_step": faults,
         "default_profile_ms_per_step": profile,
     }
-    Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    out = args.out or f"benchmarks/results/speed_options_{args.model}.json"
+    Path(out).write_text(json.dumps(result, indent=1) + "\n")
     print(f"{args.model}, batch {BATCH}, {args.threads} threads")
     for o, ms in rows.items():
         print(

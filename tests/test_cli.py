@@ -77,3 +77,14 @@ def test_errors_are_one_line_and_nonzero(argv, message):
 def test_help_lists_commands():
     r = run("--help")
     assert r.returncode == 0 and "summary" in r.stdout and "zoo" in r.stdout
+
+
+def test_closed_pipe_stops_quietly():
+    """`tinycnn zoo | head -1`: the reader leaves early; no traceback, exit 141 as Unix tools."""
+    p = subprocess.Popen(
+        [sys.executable, "-m", "tinycnn", "zoo"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    p.stdout.close()  # the reader is gone before anything is written
+    err = p.stderr.read().decode()
+    assert p.wait() == 141, err
+    assert "Traceback" not in err and "Exception ignored" not in err, err

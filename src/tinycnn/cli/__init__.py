@@ -7,6 +7,8 @@ Each module registers its sub-commands: `models` (summary, zoo, presets, check),
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 
@@ -31,7 +33,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     func: Handler = args.func
     try:
-        return func(args)
+        code = func(args)
+        sys.stdout.flush()  # a pipe's buffered output fails here, inside the try, not at exit
+        return code
+    except BrokenPipeError:
+        # the reader went away (`tinycnn zoo | head`): stop quietly, as Unix tools do, and point
+        # stdout at /dev/null so that the interpreter's last flush does not fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except TrainingInterrupted as e:
         print(f"\n{e}", file=sys.stderr)
         return 130

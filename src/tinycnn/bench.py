@@ -16,6 +16,7 @@ import os
 import platform
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -145,23 +146,17 @@ def _stacked_row(
     return _row(per_seed, spe, len(data.train_x), {"stacked": True, **env["speed"]})
 
 
-def _one_seed(args: tuple[Any, ...]) -> tuple[Metrics, dict[str, Any]]:
-    return tinycnn_run(*args)  # in a spawned process: module level, so it pickles
-
-
 def _parallel_row(
     data: Dataset, model: str, epochs: int, n: int, runtime: Runtime
 ) -> dict[str, Any]:
     """n seeds in parallel processes, as `tinycnn train --seeds n` runs them on a CPU: each
     process times its own epochs, and `procs` of them run at once, so one seed's epoch costs
     the mean epoch time / procs."""
-    from concurrent.futures import ProcessPoolExecutor
-
     procs, threads = workers_for(n, runtime.threads)
     rt = dataclasses.replace(runtime, threads=threads)
-    jobs = [(data, model, Recipe(epochs=epochs, seed=s), rt) for s in range(1, n + 1)]
+    recipes = [Recipe(epochs=epochs, seed=s) for s in range(1, n + 1)]
     with ProcessPoolExecutor(procs, mp_context=mp.get_context("spawn")) as pool:
-        done = list(pool.map(_one_seed, jobs))
+        done = list(pool.map(tinycnn_run, [data] * n, [model] * n, recipes, [rt] * n))
     per_seed = [metrics for metrics, _ in done]
     spe = sum(m["seconds"] for ms in per_seed for m in ms) / (n * epochs) / procs
     row = _row(per_seed, spe, len(data.train_x), done[0][1])

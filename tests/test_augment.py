@@ -1,8 +1,11 @@
 """Augmentation: geometry checked against torch's own rot90, and randomness owned by the caller."""
 
+import pytest
 import torch
 
 from tinycnn.training.augment import apply_affine, augment, rotation_matrix
+
+pytestmark = pytest.mark.exact
 
 
 def test_rotation_by_90_matches_rot90():

@@ -25,6 +25,7 @@ from tinycnn.training.speed import (
     use_fast_pool,
 )
 
+pytestmark = pytest.mark.exact
 CPU = torch.device("cpu")
 
 
@@ -236,3 +237,18 @@ def test_bf16_auto_is_resolved_in_the_saved_config(tmp_path, bf16):
     used = json.loads((r.run_dir / "env.json").read_text())["speed"]["bf16"]
     want = native_bf16(torch.device("cpu")) if bf16 is None else bf16
     assert saved is want and used is want  # a resume reads the resolved value back
+
+
+def test_cpu_bf16_override_takes_another_cpus_default(monkeypatch):
+    """`TINYCNN_CPU_BF16` makes `make test` compute as other CPUs would; a typo is one line."""
+    from tinycnn.errors import ConfigError
+    from tinycnn.training.speed import CPU_BF16_ENV, resolve_bf16
+
+    monkeypatch.setenv(CPU_BF16_ENV, "0")
+    assert native_bf16(CPU) is False and resolve_bf16(None, CPU) is False
+    assert resolve_bf16(True, CPU) is True  # an explicit --bf16 still wins
+    monkeypatch.setenv(CPU_BF16_ENV, "1")
+    assert native_bf16(CPU) is True and resolve_bf16(None, CPU) is True
+    monkeypatch.setenv(CPU_BF16_ENV, "yes")
+    with pytest.raises(ConfigError, match=r"TINYCNN_CPU_BF16='yes': use 1 .* or 0"):
+        native_bf16(CPU)

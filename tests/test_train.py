@@ -8,6 +8,8 @@ import torch
 from tinycnn.errors import BudgetError, ConfigError, TrainingDiverged, TrainingInterrupted
 from tinycnn.training import Recipe, Runtime, Target, resume, train
 
+pytestmark = pytest.mark.exact
+
 QUICK = dict(epochs=2, limit_train=512, limit_test=256, batch_size=64)
 
 

@@ -26,6 +26,7 @@ def metrics(run_dir):
 
 
 @pytest.mark.slow
+@pytest.mark.exact
 def test_sigint_then_resume_matches_uninterrupted(tmp_path):
     out = str(tmp_path / "runs")
     full = tinycnn("train", *ARGS, "--out", out)

@@ -21,12 +21,14 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import dataclasses
+import os
 from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import nn
 
+from ..errors import ConfigError
 from .config import Runtime
 from .fastops import FastDropout, FastMaxPool, ReluDropout, ReluDropoutPool, overlaps
 
@@ -35,6 +37,7 @@ M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
 MMAP_THRESHOLD = 32 << 20  # blocks below this come from the heap, not fresh mmap'd pages
 KEEP_FREE = 1 << 30  # free heap memory kept by the process before any is given back
 TOP_PAD = 64 << 20  # grow the heap in large steps
+CPU_BF16_ENV = "TINYCNN_CPU_BF16"  # 1/0: override the CPU's reported native bf16
 
 
 def reuse_freed_memory() -> bool:
@@ -57,10 +60,21 @@ def reuse_freed_memory() -> bool:
 
 
 def native_bf16(device: torch.device) -> bool:
-    """Does this device compute bfloat16 in hardware? (Elsewhere autocast only emulates it.)"""
+    """Does this device compute bfloat16 in hardware? (Elsewhere autocast only emulates it.)
+    On the CPU, `TINYCNN_CPU_BF16=1|0` overrides what the processor reports, so one machine can
+    take the default precision of another (the test suite runs this way for each CPU family)."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    if device.type == "cpu":  # AMX tiles (Sapphire Rapids and later) or AVX512-BF16
+    if device.type == "cpu":
+        forced = os.environ.get(CPU_BF16_ENV, "")
+        if forced:
+            if forced not in ("0", "1"):
+                raise ConfigError(
+                    f"{CPU_BF16_ENV}={forced!r}: use 1 (take this CPU as computing bf16 "
+                    f"natively) or 0 (as not), or unset it to detect"
+                )
+            return forced == "1"
+        # AMX tiles (Sapphire Rapids and later) or AVX512-BF16 (e.g. Zen 4)
         checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
         return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
     return False

@@ -115,7 +115,11 @@ def test_budget_refused_before_training(tmp_path):
 
 
 def test_nan_loss_stops_with_advice(tmp_path):
-    with pytest.raises(TrainingDiverged, match=r"in epoch 1, batch \d+; lower the learning rate"):
+    with pytest.raises(
+        TrainingDiverged,
+        match=r"the loss became \S+ in epoch 1, batch \d+: training diverged; lower the "
+        r"learning rate \(e\.g\. --lr 0\.05\)",
+    ):
         train("seq9274", Recipe(**QUICK, lr=1e12, schedule="constant"), runtime=rt(tmp_path))
     (run,) = (tmp_path / "runs").iterdir()
     assert json.loads((run / "status.json").read_text())["state"] == "diverged"

@@ -68,7 +68,7 @@ def test_budget_refusal_exit_code_and_message(tmp_path):
     ("argv", "message"),
     [
         (["--optimizer", "rmsprop"], "error: optimizer = 'rmsprop': use one of sgd, adam, adamw"),
-        (["--lr", "-1"], "error: lr = -1.0: must be positive"),
+        (["--lr", "-1"], "error: lr = -1.0: must be > 0"),
         (["--config", "nope.toml"], "error: nope.toml: no such config file"),
         (["--resume", "/tmp"], "error: /tmp: not a tinycnn run directory"),
     ],

@@ -1,5 +1,8 @@
 """Verdict logic on hand-made metric histories."""
 
+import pytest
+
+from tinycnn.errors import ConfigError
 from tinycnn.training import Target, judge
 
 
@@ -29,9 +32,17 @@ def test_too_few_epochs_fails():
 
 
 def test_budget_conditions():
-    v = judge(Target(None, max_params=8000, min_params=12000), [99.0], 9000, 1)
-    assert [c.ok for c in v.conditions] == [False, False]
-    assert "9,000 > 8,000 params" in v.line() and "9,000 < 12,000 params" in v.line()
+    v = judge(Target(None, max_params=8000, min_params=5000), [99.0], 9000, 1)
+    assert [c.ok for c in v.conditions] == [False, True]
+    assert "9,000 > 8,000 params" in v.line() and "9,000 ≥ 5,000 params" in v.line()
+    v = judge(Target(None, max_params=20000, min_params=12000), [99.0], 9000, 1)
+    assert [c.ok for c in v.conditions] == [True, False]
+    assert "9,000 < 12,000 params" in v.line()
+
+
+def test_a_budget_no_model_can_meet_is_refused():
+    with pytest.raises(ConfigError, match="min_params = 12000 is above max_params = 8000"):
+        Target(None, max_params=8000, min_params=12000)
 
 
 def test_boundary_is_inclusive():

@@ -30,6 +30,7 @@ UBYTE = 0x08  # IDX type code for unsigned bytes: the only one image datasets us
 IMAGES_NDIM, LABELS_NDIM = 3, 1
 CHECKSUMS = "SHA256SUMS"
 PIXEL_MAX = 255  # uint8 pixels
+MIN_IMAGES = {"train": 2, "test": 1}  # batch norm trains on two images or more
 
 
 def to_unit(x: torch.Tensor) -> torch.Tensor:
@@ -106,19 +107,58 @@ def _load_cached(directory: str, stamp: tuple) -> Dataset:
             f"{d}: train images are {tuple(arrays['train_images'].shape[1:])} but "
             f"test images are {tuple(arrays['test_images'].shape[1:])}; use one size"
         )
+    files = {key: _find(d, stem) for key, stem in FILES.items()}
+    for split, least in MIN_IMAGES.items():
+        if len(arrays[f"{split}_images"]) < least:
+            raise DataError(
+                f"{files[split + '_images']}: {len(arrays[split + '_images'])} images; the "
+                f"{split} split needs at least {least}"
+            )
+    classes = check_labels(arrays["train_labels"], arrays["test_labels"], files)
     train_x = arrays["train_images"].unsqueeze(1)
     pixels = to_unit(train_x)
-    classes = int(max(arrays["train_labels"].max(), arrays["test_labels"].max())) + 1
+    mean, std = pixels.mean().item(), pixels.std().item()
+    if std == 0:
+        raise DataError(
+            f"{files['train_images']}: every training pixel is {round(mean * PIXEL_MAX)}; "
+            f"the images are blank: check that the file holds the images"
+        )
     return Dataset(
         train_x,
         arrays["train_labels"].long(),
         arrays["test_images"].unsqueeze(1),
         arrays["test_labels"].long(),
         classes,
-        pixels.mean().item(),
-        pixels.std().item(),
+        mean,
+        std,
         str(d),
     )
+
+
+def check_labels(train: torch.Tensor, test: torch.Tensor, files: dict[str, Path]) -> int:
+    """The class count: labels run 0..C−1 and every class has training images, so one stray
+    label cannot silently add an output to the model. Returns C."""
+    counts = torch.bincount(train.long())
+    classes = len(counts)
+    missing = (counts == 0).nonzero().flatten().tolist()
+    if missing:
+        stray = int(train.max())
+        where = int((train == stray).nonzero()[0])
+        raise DataError(
+            f"{files['train_labels']}: labels must run 0..C−1 with every class present, but "
+            f"class {missing[0]} has no training image and label {stray} appears (first at "
+            f"image {where}); fix the labels or the file"
+        )
+    if classes < 2:
+        raise DataError(f"{files['train_labels']}: only one class; a classifier needs two or more")
+    bad = (test.long() >= classes).nonzero().flatten()
+    if len(bad):
+        i = int(bad[0])
+        raise DataError(
+            f"{files['test_labels']}: label {int(test[i])} at image {i} is not a class of the "
+            f"training set (0..{classes - 1}); fix the labels or the file"
+        )
+    return classes
 
 
 def _find(d: Path, stem: str) -> Path:
@@ -181,5 +221,7 @@ def read_idx(path: Path, sums: dict[str, str] | None = None) -> torch.Tensor:
             f"{path}: truncated: header promises {size:,} bytes of data for shape "
             f"{tuple(dims)} but only {len(raw) - header:,} follow; copy the file again"
         )
+    if size == 0:  # frombuffer refuses an empty buffer; the split-size check names the file
+        return torch.zeros(dims, dtype=torch.uint8)
     data = torch.frombuffer(bytearray(raw[header : header + size]), dtype=torch.uint8)
     return data.reshape(dims)

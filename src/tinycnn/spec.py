@@ -16,6 +16,7 @@ layer table both walk, so the two can never disagree about what the network is.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,8 @@ CLASSES = "classes"  # `out = "classes"`: as many outputs as the data has classe
 POST_PARTS = ("bn", "relu", "dropout")
 ORDERS = ("bn-relu", "relu-bn")
 DROPOUT_KINDS = ("element", "channel")
+# a spec's name becomes a directory name (runs/<name>-<time>): nothing that could leave --out
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
 
 # Which optional fields each layer kind accepts; anything else is a typo we refuse.
 FIELDS_BY_KIND: dict[str, frozenset[str]] = {
@@ -206,6 +209,8 @@ class Spec:
             return cls(layers=layers, **kw)
         except TypeError as e:
             raise SpecError(f"{where}: {e}") from None
+        except SpecError as e:
+            raise SpecError(f"{where}: {e}") from None
 
     @classmethod
     def from_toml(cls, text: str, where: str = "spec") -> Spec:
@@ -225,7 +230,7 @@ def load_spec_file(path: str | Path) -> Spec:
     p = Path(path)
     if not p.is_file():
         raise SpecError(f"{p}: no such spec file; give a zoo name (tinycnn zoo) or a .toml path")
-    return Spec.from_toml(p.read_text(), where=str(p))
+    return Spec.from_dict(tomlfile.read(p, "spec file", "", SpecError), where=str(p))
 
 
 def _layer_from_dict(i: int, d: Any, where: str) -> Layer:
@@ -244,7 +249,33 @@ def _layer_from_dict(i: int, d: Any, where: str) -> Layer:
     return Layer(**kw)
 
 
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)  # TOML's true is not a count
+
+
+def _is_number(v: Any) -> bool:
+    return _is_int(v) or isinstance(v, float)
+
+
 def _validate_switches(s: Spec) -> None:
+    if not isinstance(s.name, str) or not NAME_RE.fullmatch(s.name):
+        raise SpecError(
+            f"spec name {s.name!r}: use letters, digits, '.', '_', '+' or '-' (at most 64, "
+            f"starting with a letter or digit); it names the run directory"
+        )
+    for field in ("norm", "bias"):
+        if not isinstance(getattr(s, field), bool):
+            raise SpecError(
+                f"spec {s.name}: {field} = {getattr(s, field)!r} must be true or false "
+                f"(unquoted in TOML)"
+            )
+    for field in ("description", "source"):
+        if not isinstance(getattr(s, field), str):
+            raise SpecError(f"spec {s.name}: {field} must be text, got {getattr(s, field)!r}")
+    if not _is_number(s.dropout):
+        raise SpecError(f"spec {s.name}: dropout = {s.dropout!r} must be a number in [0, 1)")
+    if not isinstance(s.then, tuple) or not all(isinstance(p, str) for p in s.then):
+        raise SpecError(f"spec {s.name}: then must be a list of {', '.join(POST_PARTS)}")
     if s.order not in ORDERS:
         raise SpecError(f"spec {s.name}: order {s.order!r} must be one of {', '.join(ORDERS)}")
     if s.dropout_kind not in DROPOUT_KINDS:
@@ -262,8 +293,18 @@ def _validate_switches(s: Spec) -> None:
 def _validate_layer(i: int, L: Layer) -> None:
     if L.kind not in FIELDS_BY_KIND:
         raise SpecError(f"layer {i}: unknown kind {L.kind!r}; use one of {', '.join(KINDS)}")
+    for name in ("bias", "channel"):
+        v = getattr(L, name)
+        if v is not None and not isinstance(v, bool):
+            raise SpecError(
+                f"layer {i} ({L.kind}): {name} = {v!r} must be true or false (unquoted in TOML)"
+            )
+    if L.then is not None and (
+        not isinstance(L.then, tuple) or not all(isinstance(p, str) for p in L.then)
+    ):
+        raise SpecError(f"layer {i} ({L.kind}): then must be a list of {', '.join(POST_PARTS)}")
     if L.kind in ("conv", "linear"):
-        if L.out != CLASSES and (not isinstance(L.out, int) or L.out < 1):
+        if L.out != CLASSES and (not _is_int(L.out) or L.out < 1):
             raise SpecError(
                 f'layer {i} ({L.kind}): out must be a positive integer or "classes", got {L.out!r}'
             )
@@ -274,11 +315,11 @@ def _validate_layer(i: int, L: Layer) -> None:
             )
     for name in ("k", "stride"):
         v = getattr(L, name)
-        if v is not None and (not isinstance(v, int) or v < 1):
+        if v is not None and (not _is_int(v) or v < 1):
             raise SpecError(f"layer {i} ({L.kind}): {name} must be a positive integer, got {v!r}")
-    if not isinstance(L.pad, int) or L.pad < 0:
+    if not _is_int(L.pad) or L.pad < 0:
         raise SpecError(f"layer {i} ({L.kind}): pad must be an integer ≥ 0, got {L.pad!r}")
-    if L.p is not None and not 0 <= L.p < 1:
+    if L.p is not None and (not _is_number(L.p) or not 0 <= L.p < 1):
         raise SpecError(f"layer {i} (dropout): p must be in [0, 1), got {L.p!r}")
 
 

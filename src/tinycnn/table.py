@@ -122,6 +122,11 @@ def layer_table(
             if flat is not None:
                 raise SpecError(f"{where}: pooling after flatten; pool before flattening")
             k, pad, stride = prim.k, prim.pad, prim.stride
+            if 2 * pad > k:  # a window of padding alone would pool nothing (torch refuses it)
+                raise SpecError(
+                    f"{where}: {prim.kind} pad {pad} is more than half its {k}×{k} window; "
+                    f"use pad ≤ {k // 2}"
+                )
             h, w = _window(where, prim.kind, h, w, k, pad, stride)
         elif prim.kind in ("gap", "flatten"):
             if flat is None:

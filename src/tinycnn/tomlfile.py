@@ -28,4 +28,12 @@ def read(path: str | Path, what: str, hint: str, error: type[TinyCnnError]) -> d
     p = Path(path)
     if not p.is_file():
         raise error(f"{p}: no such {what}; {hint}")
-    return parse(p.read_text(), str(p), error)
+    raw = p.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise error(
+            f"{p}: not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start}); "
+            f"save the {what} as UTF-8"
+        ) from None
+    return parse(text, str(p), error)

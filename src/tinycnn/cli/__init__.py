@@ -29,9 +29,19 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_stopped_by = [signal.SIGINT]  # the signal that stopped the command, for its exit code
+
+
+def _stop(signum: int, frame: object) -> None:
+    """SIGTERM (kill, a scheduler's time limit) stops a run as Ctrl-C does: checkpoint kept."""
+    _stopped_by[0] = signal.Signals(signum)
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     func: Handler = args.func
+    signal.signal(signal.SIGTERM, _stop)
     try:
         code = func(args)
         sys.stdout.flush()  # a pipe's buffered output fails here, inside the try, not at exit
@@ -43,13 +53,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 128 + signal.SIGPIPE
     except TrainingInterrupted as e:
         print(f"\n{e}", file=sys.stderr)
-        return 130
+        return 128 + _stopped_by[0]
     except TinyCnnError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return 128 + _stopped_by[0]
 
 
 if __name__ == "__main__":

@@ -110,6 +110,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.json:
         from pathlib import Path
 
-        Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+        from ..training import runs
+
+        runs.atomic_write_bytes(Path(args.json), (json.dumps(result, indent=1) + "\n").encode())
         print(f"wrote {args.json}")
     return 0

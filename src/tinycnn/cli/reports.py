@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from .common import input_args
 
@@ -79,4 +80,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     rows = compare(args.run_dirs, args.sort)
     print(json.dumps(rows, indent=2) if args.json else render_compare(rows, args.markdown))
+    for r in rows:
+        if r.get("error"):
+            print(f"note: {r['error']}", file=sys.stderr)
     return 0

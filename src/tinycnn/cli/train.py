@@ -9,7 +9,15 @@ from typing import Any
 
 from .. import zoo
 from ..errors import ConfigError
-from ..training.config import SECTIONS, Recipe, Runtime, Target, load_config_file, make
+from ..training.config import (
+    SECTIONS,
+    Recipe,
+    Runtime,
+    Target,
+    check_value,
+    load_config_file,
+    make,
+)
 
 HELP = {
     "epochs": "epochs to train",
@@ -147,7 +155,11 @@ def resolve_configs(args: argparse.Namespace) -> tuple[Recipe, Target, Runtime]:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from ..training import format_epoch, resume, train
+    from ..training.rundir import read_run
 
+    check_value("seeds", args.seeds)
+    if args.resume:
+        _check_resume_flags(args)
     recipe, target, runtime = resolve_configs(args)
 
     def start(trainer) -> None:  # noqa: ANN001
@@ -169,7 +181,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         # the saved runtime (same device, same resolved options), with the flags given here
         given = {f.name for f in dataclasses.fields(Runtime) if hasattr(args, f.name)}
         changes = {k: getattr(runtime, k) for k in given | {"progress"}}
-        result = resume(args.resume, None, epoch, start, changes=changes)
+        epochs = getattr(args, "epochs", None)
+        if epochs is not None and epochs != read_run(args.resume).config["recipe"]["epochs"]:
+            print(f"resuming with --epochs {epochs}: training goes on to epoch {epochs}")
+        result = resume(args.resume, None, epoch, start, changes=changes, epochs=epochs)
     else:
         model = args.model or zoo.DEFAULT_MODEL
         result = train(model, recipe, target, runtime, args.data_dir, epoch, start)
@@ -178,6 +193,32 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"report: {result.run_dir / 'report.md'}")
     print(f"saved: {result.run_dir}")
     return 1 if args.strict and not result.verdict.passed else 0
+
+
+def _check_resume_flags(args: argparse.Namespace) -> None:
+    """A resumed run keeps its model, data and recipe: refuse flags that would be ignored."""
+    given = [
+        "--" + f.name.replace("_", "-")
+        for cls in (Recipe, Target)
+        for f in dataclasses.fields(cls)
+        if hasattr(args, f.name) and f.name != "epochs"
+    ]
+    given += [flag for flag, on in RESUME_REFUSES.items() if on(args)]
+    if given:
+        raise ConfigError(
+            f"--resume continues {args.resume} as it was set up, so {', '.join(given)} would "
+            f"not apply (only --epochs and the runtime flags do); start a new run instead"
+        )
+
+
+RESUME_REFUSES = {
+    "MODEL": lambda a: a.model is not None,
+    "--config": lambda a: a.config is not None,
+    "--data-dir": lambda a: a.data_dir is not None,
+    "--seeds": lambda a: a.seeds != 1,
+    "--stacked": lambda a: a.stacked,
+    "--dry-run": lambda a: a.dry_run,
+}
 
 
 def _train_seeds(args: argparse.Namespace, recipe, target, runtime) -> int:  # noqa: ANN001

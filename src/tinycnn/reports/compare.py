@@ -29,11 +29,7 @@ def compare_row(path: str | Path) -> dict[str, Any]:
     m = run.metrics
     params = layer_table(run.spec, *run.input).total_params
     target = run.config["target"].get("target")
-    verdict = (
-        ("PASS" if run.verdict["passed"] else "FAIL")
-        if run.verdict
-        else run.status.get("state", "unknown")
-    )
+    verdict = ("PASS" if run.verdict["passed"] else "FAIL") if run.verdict else run.state
     return {
         "run": str(run.path),
         "model": run.spec.name,
@@ -49,8 +45,26 @@ def compare_row(path: str | Path) -> dict[str, Any]:
     }
 
 
+def unreadable_row(path: str | Path, error: TinyCnnError) -> dict[str, Any]:
+    """A row for a directory that is not a readable run: named, marked, the rest empty."""
+    return {
+        **dict.fromkeys(COLUMNS),
+        "run": str(path),
+        "verdict": "unreadable",
+        "error": str(error),
+    }
+
+
 def compare(paths: list[str | Path], sort: str | None = None) -> list[dict[str, Any]]:
-    rows = [compare_row(p) for p in paths]
+    """One row per run; a path that is not a readable run (damaged, a seeds group's folder, a
+    stray file) gets a row marked "unreadable" with the reason under "error", and the rest of
+    the listing still comes."""
+    rows = []
+    for p in paths:
+        try:
+            rows.append(compare_row(p))
+        except TinyCnnError as e:
+            rows.append(unreadable_row(p, e))
     if sort is not None:
         if sort not in COLUMNS:
             raise TinyCnnError(f"cannot sort by {sort!r}; use one of {', '.join(COLUMNS)}")

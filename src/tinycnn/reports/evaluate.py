@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from ..data import Dataset, load, standardize
+from ..errors import DataError
 from ..training.rundir import Run, load_model
 
 BATCH = 1000
@@ -73,6 +74,21 @@ def summarize(probs: torch.Tensor, y: torch.Tensor, loss: float) -> Evaluation:
     )
 
 
+def check_fits(run: Run, data: Dataset) -> None:
+    """Refuse data of another image shape or class count than the run trained on."""
+    shape, classes = run.input
+    if tuple(data.input_shape) != tuple(shape) or data.classes != classes:
+        raise DataError(
+            f"{data.source}: images {_shape(data.input_shape)} in {data.classes} classes, but "
+            f"{run.path.name} trained on {_shape(shape)} in {classes} classes; pass the "
+            f"--data-dir it trained on"
+        )
+
+
+def _shape(s: tuple[int, ...]) -> str:
+    return "×".join(str(n) for n in s)
+
+
 @torch.no_grad()
 def predict(model: torch.nn.Module, x: torch.Tensor, mean: float, std: float) -> torch.Tensor:
     """Logits for uint8 images x (N, C, H, W), normalised with the training statistics."""
@@ -90,6 +106,7 @@ def evaluate_run(
     run, model = load_model(path)
     d = run.config.get("data", {})
     data = load(data_dir if data_dir is not None else d.get("dir"))
+    check_fits(run, data)
     mean, std = d.get("mean", data.mean), d.get("std", data.std)  # the model's own statistics
     logits = predict(model, data.test_x, mean, std)
     loss = F.cross_entropy(logits, data.test_y).item()

@@ -4,6 +4,7 @@ and never touches pyplot's global state. One style and palette throughout.
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ..data import PIXEL_MAX
+from ..training import runs
 
 TRAIN, TEST, TARGET, ACCENT = "#1f77b4", "#d62728", "#2ca02c", "#7f7f7f"
 STEP_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
@@ -33,9 +35,15 @@ def _figure(height: float, ncols: int = 1) -> tuple[Figure, Any]:
 
 
 def save(fig: Figure, path: str | Path) -> Path:
+    """Written atomically, like every run file: a reader never sees half a picture."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+    buf = io.BytesIO()
+    fig.savefig(buf, format=path.suffix.lstrip(".") or "png")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise runs.RunWriteError(f"{path.parent}: could not create ({e.strerror})") from None
+    runs.atomic_write_bytes(path, buf.getvalue())
     return path
 
 

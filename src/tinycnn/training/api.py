@@ -7,17 +7,18 @@ result.verdict.line()  # 'PASS  test ≥ 99.40% in each of the last 3 epochs (�
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 from .. import zoo
 from ..data import Dataset, load
-from ..errors import TinyCnnError
+from ..errors import ConfigError, TinyCnnError
 from ..spec import Spec
 from ..table import Table
 from . import runs
 from .config import Recipe, Runtime, Target, make, to_dict
-from .loop import OnEpoch, RunResult, Trainer
+from .loop import LAST_KEYS, OnEpoch, RunResult, Trainer
 from .rundir import read_run
 
 
@@ -29,33 +30,36 @@ def train(
     data_dir: str | Path | None = None,
     on_epoch: OnEpoch | None = None,
     on_start: Any = None,
+    run_dir: Path | None = None,
 ) -> RunResult:
-    """Train `model` (zoo name, spec file or Spec) in a new run directory and judge the result."""
+    """Train `model` (zoo name, spec file or Spec) in a new run directory and judge the result.
+    `run_dir`: an empty directory made by `runs.new_run_dir` to use instead of a new one."""
     spec = zoo.resolve(model)
     recipe, target, runtime = recipe or Recipe(), target or Target(), runtime or Runtime()
     data = load(data_dir)
-    run_dir = runs.new_run_dir(runtime.out, spec.name)
-    try:
-        trainer = Trainer(spec, recipe, target, runtime, data, run_dir)
-    except TinyCnnError:
-        _discard(run_dir)  # refused before training (budget, spec): leave no empty run behind
-        raise
-    env = {**runs.environment(trainer.device, trainer.threads, recipe.seed), "speed": trainer.speed}
-    write_header(
-        run_dir,
-        spec,
-        recipe,
-        target,
-        trainer.runtime,  # resolved (e.g. bf16 auto → on/off)
-        data,
-        data_dir,
-        (len(trainer.train_x), len(trainer.test_x)),
-        trainer.model.table,
-        env,
-    )
-    if on_start:
-        on_start(trainer)
-    return _finish(trainer.fit(on_epoch), runtime, data_dir)
+    run_dir = run_dir or runs.new_run_dir(runtime.out, spec.name)
+    with runs.locked(run_dir):
+        try:
+            trainer = Trainer(spec, recipe, target, runtime, data, run_dir)
+        except TinyCnnError:
+            _discard(run_dir)  # refused before training (budget, spec): leave no empty run
+            raise
+        env = runs.environment(trainer.device, trainer.threads, recipe.seed)
+        write_header(
+            run_dir,
+            spec,
+            recipe,
+            target,
+            trainer.runtime,  # resolved (e.g. bf16 auto → on/off)
+            data,
+            data_dir,
+            (len(trainer.train_x), len(trainer.test_x)),
+            trainer.model.table,
+            {**env, "speed": trainer.speed},
+        )
+        if on_start:
+            on_start(trainer)
+        return _finish(trainer.fit(on_epoch), runtime, data_dir)
 
 
 def write_header(
@@ -76,8 +80,8 @@ def write_header(
         "recipe": to_dict(recipe),
         "target": to_dict(target),
         "runtime": to_dict(runtime),
-        "data": {
-            "dir": None if data_dir is None else str(data_dir),
+        "data": {  # the folder resolved, so the run resumes from any working directory
+            "dir": None if data_dir is None else str(Path(data_dir).resolve()),
             "source": data.source,
             "classes": data.classes,
             "input_shape": list(data.input_shape),
@@ -101,38 +105,65 @@ def _finish(result: RunResult, runtime: Runtime, data_dir: str | Path | None) ->
     return result
 
 
+# What `resume` may change: the runtime (where it runs), and the epoch count where the LR
+# schedule does not depend on it (onecycle's whole curve is laid out over the epochs).
+EPOCHS_EXTENSIBLE = ("constant", "step", "plateau")
+
+
 def resume(
     run_dir: str | Path,
     runtime: Runtime | None = None,
     on_epoch: OnEpoch | None = None,
     on_start: Any = None,
     changes: dict[str, Any] | None = None,
+    epochs: int | None = None,
 ) -> RunResult:
     """Continue an interrupted run from its last checkpoint, in the same directory: with
-    `runtime`, or else the run's saved runtime with `changes` (field → value) applied."""
-    import torch
-
+    `runtime`, or else the run's saved runtime with `changes` (field → value) applied.
+    `epochs` raises the epoch count (constant, step and plateau schedules only)."""
     run = read_run(run_dir)  # one-line errors for a foreign or damaged directory
-    d, cfg, status, ckpt = run.path, run.config, run.status, run.path / runs.LAST
-    if status.get("stacked"):
+    d, cfg, ckpt = run.path, run.config, run.path / runs.LAST
+    if run.status.get("stacked"):
         raise TinyCnnError(
             f"{d}: this run was trained in a stacked group (--stacked), which "
             f"does not resume; rerun the group"
         )
-    if status.get("state") == "finished":
-        raise TinyCnnError(
-            f"{d}: this run already finished all its epochs; start a new run with tinycnn train"
+    with runs.locked(d):  # refused while another process trains here
+        recipe, target = make(Recipe, cfg["recipe"]), make(Target, cfg["target"])
+        if epochs is not None and epochs != recipe.epochs:
+            recipe = _more_epochs(d, recipe, epochs, len(run.metrics))
+        elif run.state == "finished":
+            raise TinyCnnError(
+                f"{d}: this run already finished all its epochs; start a new run with tinycnn train"
+            )
+        if not ckpt.is_file():
+            raise TinyCnnError(
+                f"{ckpt}: missing, so there is nothing to resume (the run stopped before its "
+                f"first epoch ended); start a new run with tinycnn train"
+            )
+        runtime = runtime or make(Runtime, {**cfg["runtime"], **(changes or {})})
+        data_dir = cfg["data"]["dir"]
+        data = load(data_dir)
+        trainer = Trainer(run.spec, recipe, target, runtime, data, d)
+        trainer.load_state(runs.load_checkpoint(ckpt, LAST_KEYS, trainer.device))
+        if recipe.epochs != cfg["recipe"]["epochs"]:
+            runs.write_json(d / runs.CONFIG, {**cfg, "recipe": to_dict(recipe)})
+        if on_start:
+            on_start(trainer)
+        return _finish(trainer.fit(on_epoch), runtime, data_dir)
+
+
+def _more_epochs(d: Path, recipe: Recipe, epochs: int, done: int) -> Recipe:
+    if recipe.schedule not in EPOCHS_EXTENSIBLE:
+        raise ConfigError(
+            f"{d}: its {recipe.schedule} schedule is laid out over {recipe.epochs} epochs, so "
+            f"resuming cannot change them; start a new run with --epochs {epochs}"
         )
-    spec = run.spec
-    recipe, target = make(Recipe, cfg["recipe"]), make(Target, cfg["target"])
-    runtime = runtime or make(Runtime, {**cfg["runtime"], **(changes or {})})
-    data_dir = cfg["data"]["dir"]
-    trainer = Trainer(spec, recipe, target, runtime, load(data_dir), d)
-    if ckpt.is_file():
-        trainer.load_state(torch.load(ckpt, map_location=trainer.device, weights_only=False))
-    if on_start:
-        on_start(trainer)
-    return _finish(trainer.fit(on_epoch), runtime, data_dir)
+    if epochs < max(done, 1):
+        raise ConfigError(
+            f"epochs = {epochs}: {d} has already trained {done}; give more epochs than that"
+        )
+    return dataclasses.replace(recipe, epochs=epochs)
 
 
 def format_epoch(m: dict[str, Any]) -> str:

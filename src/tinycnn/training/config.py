@@ -7,6 +7,7 @@ keys) and from flags; flags win. `resolve` validates values and names the field 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,9 @@ class Recipe:
     limit_train: int | None = None  # use the first N training images (quick runs)
     limit_test: int | None = None
 
+    def __post_init__(self) -> None:
+        _check(self)
+
 
 @dataclass(frozen=True)
 class Target:
@@ -60,6 +64,9 @@ class Target:
     min_params: int | None = None
     max_epochs: int | None = None
     preset: str | None = None  # assignment rule set (tinycnn presets); sets target/consistent
+
+    def __post_init__(self) -> None:
+        _check(self)
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,9 @@ class Runtime:
     compile: bool = False  # torch.compile: measured slower on the CPU for tiny models
     cuda_graph: bool = True  # CUDA: replay each SGD training step as one captured graph
     report: bool = True  # write report.md with pictures at the end of the run
+
+    def __post_init__(self) -> None:
+        _check(self)
 
 
 SECTIONS: dict[str, type] = {"recipe": Recipe, "target": Target, "runtime": Runtime}
@@ -122,22 +132,87 @@ def load_config_file(path: str | Path) -> dict[str, dict[str, Any]]:
 
 
 def make(cls: type, values: dict[str, Any]) -> Any:
-    """Build a section from raw values, checking each value's type against the field."""
-    fields = _fields(cls)
-    for key, value in values.items():
-        want = fields[key].type
-        ok = _type_ok(value, str(want))
-        if not ok:
-            raise ConfigError(f"{key} = {value!r}: expected {want}")
-    obj = cls(**values)
-    _check(obj)
-    return obj
+    """Build a section from raw values (a config file's, or flags'); checked on construction."""
+    return cls(**values)
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a numeric setting may take: [lo, hi], either end open or absent."""
+
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False  # lo itself is excluded
+    hi_open: bool = False
+    why: str = ""  # what the value means, for the message
+
+    def holds(self, v: float) -> bool:
+        if not math.isfinite(v):
+            return False
+        if self.lo is not None and (v <= self.lo if self.lo_open else v < self.lo):
+            return False
+        return self.hi is None or (v < self.hi if self.hi_open else v <= self.hi)
+
+    def text(self) -> str:
+        if self.hi is None:
+            return f"must be {'>' if self.lo_open else '≥'} {self.lo:g}"
+        left, right = "(" if self.lo_open else "[", ")" if self.hi_open else "]"
+        return f"must be in {left}{self.lo:g}, {self.hi:g}{right}"
+
+
+# Every numeric setting, for flags, --config files and the Python API alike (checked when a
+# Recipe, Target or Runtime is made). `seeds` is the CLI's --seeds.
+SEED_MAX = 2**63 - 2  # torch seeds are 64-bit; the augmentation generator takes seed + 1
+RANGES: dict[str, Range] = {
+    "epochs": Range(1),
+    "batch_size": Range(2, why="batch norm needs two images"),
+    "lr": Range(0, lo_open=True, why="try 0.05 with SGD, 0.003 with Adam"),
+    "momentum": Range(0, 1, hi_open=True, why="0.9 is usual"),
+    "weight_decay": Range(0, why="0 is off"),
+    "pct_start": Range(0, 1, lo_open=True, hi_open=True, why="the warm-up fraction, e.g. 0.2"),
+    "div_factor": Range(0, lo_open=True, why="start LR = lr / div_factor, e.g. 10"),
+    "final_div_factor": Range(0, lo_open=True, why="final LR = start / final_div_factor"),
+    "step_size": Range(1, why="epochs between decays"),
+    "gamma": Range(0, 1, lo_open=True, why="the LR's decay factor, e.g. 0.1"),
+    "plateau_factor": Range(0, 1, lo_open=True, hi_open=True, why="the LR's decay factor"),
+    "plateau_patience": Range(0, why="epochs without improvement before a decay"),
+    "label_smoothing": Range(0, 1, hi_open=True, why="0 is off, 0.1 is usual"),
+    "rotate": Range(0, 180, why="degrees either way; 0 is off, 7 is usual"),
+    "shift": Range(0, 1, hi_open=True, why="a fraction of the image size; 0 is off"),
+    "scale": Range(0, 1, hi_open=True, why="zoom in 1 ± scale; 0 is off"),
+    "erase": Range(0, 1, why="a probability"),
+    "seed": Range(0, SEED_MAX),
+    "limit_train": Range(2, why="batch norm needs two images"),
+    "limit_test": Range(1),
+    "target": Range(0, 100, lo_open=True, why="a test accuracy in percent, e.g. 99.4"),
+    "consistent": Range(1, why="epochs at the end that must meet the target"),
+    "max_params": Range(1),
+    "min_params": Range(0),
+    "max_epochs": Range(1),
+    "threads": Range(1, why="leave it out to use every core"),
+    "seeds": Range(1, why="how many seeds to train"),
+}
+CHOICES: dict[str, tuple[str, ...]] = {
+    "optimizer": OPTIMIZERS,
+    "schedule": SCHEDULES,
+    "plateau_metric": PLATEAU_METRICS,
+    "device": DEVICES,
+}
+
+
+def check_value(name: str, value: Any) -> None:
+    """One value against its range or choices; `ConfigError` naming it and the fix."""
+    if name in RANGES and value is not None and not RANGES[name].holds(value):
+        r = RANGES[name]
+        raise ConfigError(f"{name} = {value!r}: {r.text()}" + (f" ({r.why})" if r.why else ""))
+    if name in CHOICES and value not in CHOICES[name]:
+        raise ConfigError(f"{name} = {value!r}: use one of {', '.join(CHOICES[name])}")
 
 
 def _type_ok(value: Any, want: str) -> bool:
     if value is None:
         return "None" in want
-    if isinstance(value, bool):
+    if isinstance(value, bool):  # before int: True is an int to Python, not to a config
         return "bool" in want
     if isinstance(value, int):
         return "int" in want or "float" in want
@@ -147,38 +222,21 @@ def _type_ok(value: Any, want: str) -> bool:
 
 
 def _check(obj: Any) -> None:
-    def bad(field: str, why: str) -> None:
-        raise ConfigError(f"{field} = {getattr(obj, field)!r}: {why}")
-
-    if isinstance(obj, Recipe):
-        if obj.epochs < 1:
-            bad("epochs", "must be at least 1")
-        if obj.batch_size < 2:
-            bad("batch_size", "must be at least 2 (batch norm needs two images)")
-        if obj.optimizer not in OPTIMIZERS:
-            bad("optimizer", f"use one of {', '.join(OPTIMIZERS)}")
-        if obj.schedule not in SCHEDULES:
-            bad("schedule", f"use one of {', '.join(SCHEDULES)}")
-        if obj.plateau_metric not in PLATEAU_METRICS:
-            bad("plateau_metric", f"use one of {', '.join(PLATEAU_METRICS)}")
-        if obj.lr <= 0:
-            bad("lr", "must be positive (try 0.05 with SGD, 0.003 with Adam)")
-        if not 0 <= obj.label_smoothing < 1:
-            bad("label_smoothing", "must be in [0, 1)")
-        if not 0 < obj.pct_start < 1:
-            bad("pct_start", "must be in (0, 1)")
-        if not 0 <= obj.erase <= 1:
-            bad("erase", "is a probability: use a value in [0, 1]")
-        for name in ("limit_train", "limit_test"):
-            if getattr(obj, name) is not None and getattr(obj, name) < 2:
-                bad(name, "must be at least 2")
-    elif isinstance(obj, Target):
-        if obj.target is not None and not 0 < obj.target <= 100:
-            bad("target", "is a test accuracy in percent, e.g. 99.4")
-        if obj.consistent < 1:
-            bad("consistent", "must be at least 1 (epochs at the end that must meet the target)")
-    elif isinstance(obj, Runtime) and obj.device not in DEVICES:
-        bad("device", f"use one of {', '.join(DEVICES)}")
+    """Types, then ranges and choices, then the rules that tie two fields together."""
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if not _type_ok(value, str(f.type)):
+            raise ConfigError(f"{f.name} = {value!r}: expected {f.type}")
+        check_value(f.name, value)
+    if (
+        isinstance(obj, Target)
+        and None not in (obj.min_params, obj.max_params)
+        and obj.min_params > obj.max_params  # type: ignore[operator]
+    ):
+        raise ConfigError(
+            f"min_params = {obj.min_params} is above max_params = {obj.max_params}: "
+            f"no model can meet both; lower min_params or raise max_params"
+        )
 
 
 def to_dict(obj: Any) -> dict[str, Any]:

@@ -7,7 +7,9 @@ the data-order generator, the augmentation generator, and torch's global RNG (dr
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import math
 import os
 import time
 from collections.abc import Callable
@@ -23,16 +25,23 @@ from ..builder import TinyNet, build
 from ..data import Dataset, standardize
 from ..errors import BudgetError, TrainingDiverged, TrainingInterrupted
 from ..spec import Spec
+from ..table import layer_table
 from . import augment as aug
 from . import cudagraph, runs, speed
 from .config import Recipe, Runtime, Target
 from .optim import Schedule, make_optimizer
-from .verdict import Condition, Verdict, check_budget, judge
+from .verdict import Condition, Verdict, check_budget, check_memory, judge
 
 EVAL_BATCH = 1000  # large batches: evaluation has no gradients to keep
 EVAL_BATCH_CUDA = 10_000  # a GPU takes MNIST's test set in one pass (~0.5 GB of activations)
 POSTFIX_EVERY = 25  # batches between progress-bar updates (each costs a device sync)
+# A batch loss this many times that of guessing uniformly (ln C) means training has exploded:
+# a network at chance scores ln C, and a learning one goes below it.
+EXPLODED_VS_CHANCE = 10
+USUAL_LR = {"sgd": 0.05, "adam": 0.003, "adamw": 0.003}  # peak LRs that train these models
 OnEpoch = Callable[[dict[str, Any]], None]
+# what `Trainer.state` saves in last.pt, all of it needed to resume
+LAST_KEYS = ("epoch", "model", "optimizer", "schedule", "g_order", "g_aug", "rng", "history")
 
 
 @dataclass(frozen=True)
@@ -92,11 +101,14 @@ class Trainer:
         # resolved, so the saved config says what ran (and a resume runs the same)
         self.runtime = runtime = speed.resolve(runtime, self.device)
         r = recipe
+        # budgets from the table's arithmetic, before a single tensor of the model is allocated
+        table = layer_table(spec, data.input_shape, data.classes)
+        self.params = table.total_params
+        check_budget(target, spec.name, self.params, r.epochs)
+        check_memory(spec.name, table, r.batch_size)
+        self.target, self.rules = preset_rules(spec, r, target, data)
         torch.manual_seed(r.seed)  # global RNG: parameter init here, dropout masks later
         self.model: TinyNet = build(spec, data.input_shape, data.classes)
-        self.params = self.model.table.total_params
-        check_budget(target, spec.name, self.params, r.epochs)
-        self.target, self.rules = preset_rules(spec, r, target, data)
         self.model.to(self.device)
         self.speed = speed.apply(self.model, self.device, runtime)
         self.speed["compile"] = runtime.compile
@@ -110,6 +122,7 @@ class Trainer:
         self.g_aug = torch.Generator(device=dev).manual_seed(r.seed + 1)
         self.strengths = {name: getattr(r, name) for name in aug.NAMES}
         self.steps_per_epoch = -(-len(self.train_x) // r.batch_size)
+        self.exploded = EXPLODED_VS_CHANCE * math.log(data.classes)
         self.opt = make_optimizer(self.model, r)
         self.schedule = Schedule(self.opt, r, self.steps_per_epoch)
         self.net = torch.compile(self.model) if runtime.compile else self.model
@@ -185,18 +198,32 @@ class Trainer:
             self.schedule.after_batch()
             seen += len(idx)
             last = start + r.batch_size >= len(perm)
-            if (b % check_every == 0 or last) and not torch.isfinite(loss_sum):
-                raise TrainingDiverged(
-                    f"loss became {loss.item()} in epoch {self.epoch + 1}, batch {b + 1}; "
-                    f"lower the learning rate (e.g. --lr {r.lr / 10:g}); the run directory "
-                    f"{self.run_dir} is kept"
-                )
+            if b % check_every == 0 or last:
+                value = loss.item()
+                if not math.isfinite(value) or value > self.exploded:
+                    raise self._diverged(f"the loss became {value:.4g}", f"batch {b + 1}")
             bar.update(1)
             if bar.disable is False and b % POSTFIX_EVERY == 0:
                 bar.set_postfix(
                     loss=f"{loss_sum.item() / seen:.4f}", acc=f"{100 * correct.item() / seen:.2f}%"
                 )
         return loss_sum.item() / seen, 100 * correct.item() / seen, lrs
+
+    def _diverged(self, what: str, where: str) -> TrainingDiverged:
+        r = self.recipe
+        lr = min(r.lr / 10, USUAL_LR[r.optimizer])  # a tenth, and never above the usual
+        return TrainingDiverged(
+            f"{what} in epoch {self.epoch + 1}, {where}: training diverged; lower the "
+            f"learning rate (e.g. --lr {lr:g}); the run directory {self.run_dir} keeps the "
+            f"epochs before it"
+        )
+
+    def _check_finite(self) -> None:
+        """A loss can stay finite while weights or BN statistics have overflowed (a dead
+        network then predicts one class): refuse to checkpoint such a model."""
+        for name, t in self.model.state_dict().items():
+            if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+                raise self._diverged(f"{name} became non-finite", "by its end")
 
     @torch.no_grad()
     def evaluate(self) -> tuple[float, int]:
@@ -228,6 +255,7 @@ class Trainer:
                     desc=f"epoch {self.epoch + 1}/{r.epochs}",
                 ) as bar:
                     train_loss, train_acc, lrs = self.train_epoch(bar)
+                self._check_finite()
                 test_loss, correct = self.evaluate()
                 test_acc = 100 * correct / len(self.test_x)
                 self.schedule.after_epoch(test_loss, test_acc)
@@ -254,8 +282,15 @@ class Trainer:
                 f"{self.saved_epoch} kept; resume with: tinycnn train --resume {d}"
             ) from None
         except TrainingDiverged:
-            runs.write_json(d / runs.STATUS, {"state": "diverged", "epoch": self.epoch})
+            runs.write_json(d / runs.STATUS, {"state": "diverged", "epoch": self.saved_epoch})
             raise
+        except runs.RunWriteError as e:
+            with contextlib.suppress(runs.RunWriteError):  # the disk may still be full
+                runs.write_json(d / runs.STATUS, {"state": "failed", "epoch": self.saved_epoch})
+            raise runs.RunWriteError(
+                f"{e}; the checkpoint after epoch {self.saved_epoch} is intact: resume with: "
+                f"tinycnn train --resume {d}"
+            ) from None
         accs = [m["test_acc"] for m in self.history]
         verdict = judge(self.target, accs, self.params, r.epochs, self.rules)
         runs.write_json(d / runs.VERDICT, verdict.to_json())
@@ -263,10 +298,19 @@ class Trainer:
         return RunResult(d, self.history, verdict, self.params)
 
     def _record(self, row: dict[str, Any], lrs: list[float]) -> None:
+        """Checkpoint first, then the best model, then the metrics: a write that fails (disk
+        full) leaves metrics.jsonl listing only epochs whose checkpoint exists, and a resume
+        from last.pt recomputes the rest exactly."""
         d = self.run_dir
         self.history.append(row)
         self.lr_steps.append(lrs)
-        runs.write_history(d, self.history, self.lr_steps)
+        try:
+            runs.save_checkpoint(d / runs.LAST, self.state())
+        except runs.RunWriteError:
+            self.history.pop()  # not saved: the epoch is not part of the run on disk
+            self.lr_steps.pop()
+            raise
+        self.saved_epoch = self.epoch
         if row["test_acc"] >= max(m["test_acc"] for m in self.history):
             runs.save_checkpoint(
                 d / runs.BEST,
@@ -276,5 +320,4 @@ class Trainer:
                     "model": self.model.state_dict(),
                 },
             )
-        runs.save_checkpoint(d / runs.LAST, self.state())
-        self.saved_epoch = self.epoch
+        runs.write_history(d, self.history, self.lr_steps)

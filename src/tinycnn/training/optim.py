@@ -11,6 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..errors import ConfigError
 from .config import Recipe
 
 
@@ -33,6 +34,13 @@ class Schedule:
         s = torch.optim.lr_scheduler
         self.sched: Any = None
         if r.schedule == "onecycle":
+            total = r.epochs * steps_per_epoch
+            if float(r.pct_start * total) == 1:  # torch's warm-up phase would span 0 steps
+                raise ConfigError(
+                    f"onecycle over {total} steps with pct_start {r.pct_start:g} warms up for "
+                    f"exactly one step, which torch's OneCycleLR divides by zero on; change "
+                    f"--pct-start, --batch-size or the number of images"
+                )
             self.sched = s.OneCycleLR(
                 opt,
                 max_lr=r.lr,

@@ -7,17 +7,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from ..builder import TinyNet, build
-from ..errors import TinyCnnError
 from ..spec import Spec
 from ..table import MNIST_CLASSES, MNIST_INPUT
-from .runs import CONFIG, LAST, LR_STEPS, METRICS, STATUS, VERDICT
-
-
-class RunDirError(TinyCnnError):
-    """A path that is not a (readable) tinycnn run directory."""
+from .runs import (
+    CONFIG,
+    LAST,
+    LOCK,
+    LR_STEPS,
+    METRICS,
+    STATUS,
+    VERDICT,
+    RunDirError,
+    load_checkpoint,
+    lock_owner,
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,15 @@ class Run:
         return self.path.name
 
     @property
+    def state(self) -> str:
+        """finished | running | interrupted | diverged | failed | died | unknown. "died": the
+        status says running but no live process holds the directory (killed, power cut)."""
+        state = self.status.get("state", "unknown")
+        if state == "running" and (self.path / LOCK).exists() and lock_owner(self.path) is None:
+            return "died"
+        return state
+
+    @property
     def input(self) -> tuple[tuple[int, int, int], int]:
         """(input shape, classes) the run trained on: its model's shape is built from these."""
         d = self.config.get("data", {})
@@ -50,9 +63,17 @@ class Run:
         return [v for line in p.read_text().splitlines() for v in json.loads(line)["lr"]]
 
 
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        why = getattr(e, "strerror", None) or type(e).__name__
+        raise RunDirError(f"{path}: unreadable ({why}); check its permissions or rerun") from None
+
+
 def _json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text())
+        return json.loads(_text(path))
     except json.JSONDecodeError as e:
         raise RunDirError(
             f"{path}: corrupt JSON ({e.msg} at line {e.lineno}); the run "
@@ -75,7 +96,7 @@ def read_run(path: str | Path) -> Run:
             raise RunDirError(f"{d / CONFIG}: missing {key!r}; not written by tinycnn train")
     metrics = []
     if (d / METRICS).is_file():
-        for i, line in enumerate((d / METRICS).read_text().splitlines(), 1):
+        for i, line in enumerate(_text(d / METRICS).splitlines(), 1):
             try:
                 metrics.append(json.loads(line))
             except json.JSONDecodeError:
@@ -92,15 +113,13 @@ def load_model(path: str | Path) -> tuple[Run, TinyNet]:
     p = Path(path)
     ckpt = p / LAST if p.is_dir() else p
     run = read_run(p if p.is_dir() else p.parent)
-    if not ckpt.is_file():
-        raise RunDirError(f"{ckpt}: no checkpoint; the run stopped before its first epoch ended")
-    try:
-        state = torch.load(ckpt, map_location="cpu", weights_only=False)
-    except Exception as e:  # noqa: BLE001 - torch raises many kinds for a bad file
-        raise RunDirError(
-            f"{ckpt}: unreadable checkpoint ({type(e).__name__}); it is corrupt: "
-            f"use the run's other checkpoint or rerun"
-        ) from None
+    state = load_checkpoint(ckpt)
     model = build(run.spec, *run.input)
-    model.load_state_dict(state["model"])
+    try:
+        model.load_state_dict(state["model"])
+    except (RuntimeError, KeyError, TypeError):
+        raise RunDirError(
+            f"{ckpt}: its weights do not fit the run's model {run.spec.name}; the file comes "
+            f"from another run: use this run's own checkpoint"
+        ) from None
     return run, model.eval()

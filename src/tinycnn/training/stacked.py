@@ -26,13 +26,14 @@ from ..data import Dataset, load, standardize
 from ..errors import ConfigError, TrainingDiverged, TrainingInterrupted
 from ..spec import Spec
 from ..stacked import build_stacked, load_replicas, replica_state
+from ..table import layer_table
 from . import augment as aug
 from . import cudagraph, runs, speed
 from .config import Recipe, Runtime, Target
 from .loop import EVAL_BATCH, RunResult, pick_device, preset_rules
 from .optim import Schedule, make_optimizer
 from .seeds import SeedsResult
-from .verdict import check_budget, judge
+from .verdict import check_budget, check_memory, judge
 
 
 def run_stacked(
@@ -58,13 +59,15 @@ def run_stacked(
     torch.set_num_threads(threads)
     dev = pick_device(runtime.device)
     runtime = speed.resolve(runtime, dev)
+    table = layer_table(spec, data.input_shape, data.classes)  # budgets before allocating
+    params = table.total_params
+    check_budget(target, spec.name, params, recipe.epochs)
+    check_memory(spec.name, table, recipe.batch_size * len(seeds), len(seeds))
+    target, rules = preset_rules(spec, recipe, target, data)
     nets = []
     for s in seeds:  # the exact initial weights of a single run with seed s
         torch.manual_seed(s)
         nets.append(build(spec, data.input_shape, data.classes))
-    params = nets[0].table.total_params
-    check_budget(target, spec.name, params, recipe.epochs)
-    target, rules = preset_rules(spec, recipe, target, data)
     net = build_stacked(spec, len(seeds), data.input_shape, data.classes)
     load_replicas(net, nets)
     net.to(dev)

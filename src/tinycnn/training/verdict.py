@@ -6,9 +6,11 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from ..errors import BudgetError
+from ..table import Table
 from .config import Target
 
 
@@ -69,12 +71,44 @@ def check_budget(t: Target, model: str, params: int, epochs: int) -> None:
     """Refuse a run that breaks a budget before spending time on it."""
     for c in budget_conditions(t, params, epochs):
         if not c.ok:
-            fix = (
-                "shrink the spec (tinycnn summary shows where the params are) or change the budget"
-                if "params" in c.name
-                else "lower --epochs"
-            )
+            fix = {
+                "max_params": "shrink the spec (tinycnn summary shows where the params are) "
+                "or raise --max-params",
+                "min_params": "widen the spec (more channels or layers) or lower --min-params",
+                "max_epochs": "lower --epochs or raise --max-epochs",
+            }[c.name]
             raise BudgetError(f"{model}: {c.text}, breaking the budget; {fix}")
+
+
+# Memory per parameter while training: fp32 weights, gradients, momentum and a checkpoint copy.
+BYTES_PER_PARAM = 4 * 4
+ACTIVATION_COPIES = 3  # forward outputs, kept for backward, and their gradients (and slack)
+
+
+def memory_needed(table: Table, batch: int, replicas: int = 1) -> int:
+    """Bytes that training `table`'s model needs at this batch size, roughly (a lower bound)."""
+    return (
+        BYTES_PER_PARAM * table.total_params * replicas
+        + ACTIVATION_COPIES * table.activation_bytes * batch
+    )
+
+
+def physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not POSIX: no check
+        return None
+
+
+def check_memory(model: str, table: Table, batch: int, replicas: int = 1) -> None:
+    """Refuse a model that cannot fit this machine's memory, before allocating it."""
+    need, have = memory_needed(table, batch, replicas), physical_memory()
+    if have is not None and need > have:
+        raise BudgetError(
+            f"{model}: training needs about {need / 2**30:,.1f} GiB ({table.total_params:,} "
+            f"params, batch {batch}) but this machine has {have / 2**30:,.1f} GiB; shrink the "
+            f"spec (tinycnn summary shows where the params are) or lower --batch-size"
+        )
 
 
 def judge(

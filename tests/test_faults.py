@@ -1,0 +1,291 @@
+"""Runs survive faults and say what happened: divergence, a full disk, damaged checkpoints, a
+second process, SIGTERM, Ctrl-C with several seeds, resume rules, permissions, compare.
+
+Exact comparisons pin fp32 and one thread: the numbers then depend on nothing but the code.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from tinycnn.cli import main
+from tinycnn.errors import TrainingDiverged
+from tinycnn.training import Recipe, Runtime, Target, resume, runs, train
+from tinycnn.training.rundir import read_run
+
+SMALL = Recipe(epochs=3, limit_train=256, limit_test=128, batch_size=64)
+NO_TARGET = Target(target=None)
+
+
+def runtime(tmp_path, **kw):
+    return Runtime(
+        device="cpu", out=str(tmp_path / "runs"), progress=False, report=False, threads=1,
+        bf16=False, **kw,
+    )  # fmt: skip
+
+
+def metrics(run_dir):
+    return [
+        {k: v for k, v in json.loads(line).items() if k != "seconds"}
+        for line in (run_dir / runs.METRICS).read_text().splitlines()
+    ]
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """One small finished run (fp32, 1 thread), copied by the tests that damage it."""
+    tmp = tmp_path_factory.mktemp("finished")
+    return train("fast7806", SMALL, NO_TARGET, runtime(tmp)).run_dir
+
+
+def copy_run(finished, tmp_path):
+    return shutil.copytree(finished, tmp_path / finished.name)
+
+
+def cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# ----- divergence -------------------------------------------------------------------------------
+def test_exploding_loss_stops_the_run(tmp_path):
+    with pytest.raises(TrainingDiverged, match=r"epoch 1, batch \d+: training diverged") as e:
+        train("fast7806", Recipe(epochs=2, limit_train=512, lr=1e6), NO_TARGET, runtime(tmp_path))
+    assert "--lr 0.05" in str(e.value)  # a tenth of 1e6 would still diverge: the usual LR
+    (d,) = (tmp_path / "runs").iterdir()
+    assert json.loads((d / runs.STATUS).read_text())["state"] == "diverged"
+    assert not (d / runs.LAST).exists()  # nothing non-finite was checkpointed
+
+
+def test_non_finite_batch_norm_statistics_stop_the_run(tmp_path):
+    """The loss can stay finite (train mode uses batch statistics) while a running statistic
+    has overflowed: the model would then fail at evaluation. Caught at the epoch's end."""
+
+    def poison(trainer):
+        trainer.model.bn2.running_var.fill_(float("inf"))
+
+    with pytest.raises(TrainingDiverged, match=r"bn2.running_var became non-finite in epoch 1"):
+        train("fast7806", SMALL, NO_TARGET, runtime(tmp_path), on_start=poison)
+
+
+# ----- a full disk ------------------------------------------------------------------------------
+@pytest.mark.exact
+def test_disk_full_then_resume_continues_exactly(tmp_path, monkeypatch, finished):
+    """The second epoch's checkpoint write fails (ENOSPC, injected: a tmpfs needs privileges
+    CI may lack). The error is one line naming the file; metrics.jsonl lists only the epoch
+    whose checkpoint exists; after space is freed, resume ends with the uninterrupted numbers."""
+    real, calls = runs.tempfile.mkstemp, []
+
+    def full_disk(*args, prefix="", **kw):
+        if prefix.startswith(f".{runs.LAST}."):
+            calls.append(prefix)
+            if len(calls) == 2:
+                raise OSError(28, "No space left on device")
+        return real(*args, prefix=prefix, **kw)
+
+    monkeypatch.setattr(runs.tempfile, "mkstemp", full_disk)
+    with pytest.raises(runs.RunWriteError) as e:
+        train("fast7806", SMALL, NO_TARGET, runtime(tmp_path))
+    msg = str(e.value)
+    assert "last.pt: could not write (No space left on device)" in msg and "\n" not in msg
+    assert "checkpoint after epoch 1 is intact: resume with: tinycnn train --resume" in msg
+    (d,) = (tmp_path / "runs").iterdir()
+    assert [m["epoch"] for m in metrics(d)] == [1]
+    assert json.loads((d / runs.STATUS).read_text())["state"] == "failed"
+
+    monkeypatch.setattr(runs.tempfile, "mkstemp", real)  # space freed
+    resume(d)
+    assert metrics(d) == metrics(finished)
+
+
+def test_files_follow_the_umask(tmp_path):
+    old = os.umask(0o027)
+    try:
+        d = train("fast7806", Recipe(epochs=1, limit_train=128, limit_test=64), NO_TARGET,
+                  runtime(tmp_path)).run_dir  # fmt: skip
+    finally:
+        os.umask(old)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in d.iterdir()}
+    assert modes and set(modes.values()) == {0o640}, modes
+
+
+# ----- checkpoints are verified when loaded -----------------------------------------------------
+DAMAGE = {
+    "truncated": lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]),
+    "empty": lambda p: p.write_bytes(b""),
+    "foreign": lambda p: torch.save([1, 2, 3], p),
+    "code": lambda p: p.write_bytes(b"cos\nsystem\n(S'echo pwned'\ntR."),  # a pickle that runs
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_damaged_checkpoint_is_one_line(capsys, tmp_path, finished, damage):
+    d = copy_run(finished, tmp_path)
+    DAMAGE[damage](d / runs.LAST)
+    code, out, err = cli(capsys, "evaluate", str(d))
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"{d / runs.LAST}: " in err
+    assert ("not a tinycnn checkpoint" if damage == "foreign" else "checkpoint") in err
+    assert "pwned" not in out
+
+
+def test_resume_without_last_checkpoint_is_refused(capsys, tmp_path, finished):
+    d = copy_run(finished, tmp_path)
+    (d / runs.LAST).unlink()
+    runs.write_json(d / runs.STATUS, {"state": "interrupted", "epoch": 0})
+    code, _, err = cli(capsys, "train", "--resume", str(d))
+    assert code == 2 and "last.pt: missing, so there is nothing to resume" in err
+
+
+# ----- resume applies only what it can ----------------------------------------------------------
+def test_resume_refuses_recipe_flags(capsys, tmp_path, finished):
+    d = copy_run(finished, tmp_path)
+    code, _, err = cli(capsys, "train", "--resume", str(d), "--lr", "0.5", "--batch-size", "8")
+    assert code == 2
+    assert "--batch-size, --lr would not apply (only --epochs and the runtime flags do)" in err
+
+
+@pytest.mark.exact
+def test_resume_with_more_epochs(capsys, tmp_path):
+    """A step schedule does not depend on the epoch count, so a finished run can go on; the
+    result equals a run that was given the larger count from the start."""
+    rec = Recipe(epochs=2, limit_train=256, limit_test=128, schedule="step", step_size=1, lr=0.02)
+    d = train("fast7806", rec, NO_TARGET, runtime(tmp_path)).run_dir
+    code, out, err = cli(capsys, "train", "--resume", str(d), "--epochs", "3", "--quiet")
+    assert code == 0, err
+    assert "training goes on to epoch 3" in out
+    longer = train("fast7806", Recipe(**{**rec.__dict__, "epochs": 3}), NO_TARGET,
+                   runtime(tmp_path)).run_dir  # fmt: skip
+    assert [{**m, "epochs": 3} for m in metrics(d)] == metrics(longer)
+    assert read_run(d).config["recipe"]["epochs"] == 3
+
+
+def test_resume_more_epochs_of_onecycle_is_refused(capsys, tmp_path, finished):
+    d = copy_run(finished, tmp_path)
+    code, _, err = cli(capsys, "train", "--resume", str(d), "--epochs", "6")
+    assert code == 2 and "onecycle schedule is laid out over 3 epochs" in err
+
+
+def test_relative_data_dir_is_stored_resolved(tmp_path, monkeypatch):
+    from helpers import write_set
+
+    (tmp_path / "data").mkdir()
+    write_set(tmp_path / "data", n_train=40, n_test=10, h=8, w=8)
+    monkeypatch.chdir(tmp_path)
+    from tinycnn.spec import Spec, conv, gap
+
+    tiny = Spec("tiny", (conv(4), conv("classes", then=()), gap()))
+    d = train(tiny, Recipe(epochs=1, batch_size=10), NO_TARGET, runtime(tmp_path), "data").run_dir
+    assert read_run(d).config["data"]["dir"] == str(tmp_path / "data")
+
+
+def test_one_step_onecycle_warm_up_is_refused(tmp_path):
+    from tinycnn.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"onecycle over 5 steps with pct_start 0.2 warms up"):
+        train("fast7806", Recipe(epochs=1, limit_train=320, batch_size=64), NO_TARGET,
+              runtime(tmp_path))  # fmt: skip
+    assert not any((tmp_path / "runs").iterdir())
+
+
+def test_evaluate_on_data_of_another_shape_is_refused(capsys, tmp_path, finished):
+    from helpers import write_set
+
+    write_set(tmp_path, h=32, w=32)
+    code, _, err = cli(capsys, "evaluate", str(finished), "--data-dir", str(tmp_path))
+    assert code == 2, err
+    assert "images 1×32×32 in 3 classes, but" in err and "trained on 1×28×28 in 10 classes" in err
+
+
+# ----- processes: a live run is locked, a dead one is detected, signals stop cleanly ------------
+TRAIN = [sys.executable, "-m", "tinycnn", "train", "--limit-train", "1024", "--limit-test",
+         "128", "--threads", "1", "--quiet", "--no-report", "--device", "cpu"]  # fmt: skip
+
+
+def start(tmp_path, *argv, **kw):
+    return subprocess.Popen(
+        [*TRAIN, "--out", str(tmp_path / "runs"), *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # as a terminal would: default Ctrl-C handling even when pytest runs in the background
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        **kw,
+    )
+
+
+def wait_for(p, prefix):
+    for line in p.stdout:
+        if line.startswith(prefix):
+            return line
+    raise AssertionError(f"never printed {prefix!r}: {p.communicate()[1]}")
+
+
+def test_live_run_is_locked_and_a_dead_one_is_detected(capsys, tmp_path):
+    p = start(tmp_path, "--epochs", "30")
+    try:
+        d = wait_for(p, "run directory: ").split(": ", 1)[1].strip()
+        wait_for(p, "epoch ")
+        code, _, err = cli(capsys, "train", "--resume", d)
+        assert code == 2 and f"{d}: in use by process {p.pid}" in err, err
+    finally:
+        p.kill()  # SIGKILL: no handler runs, the lock and "running" stay behind
+        p.communicate()
+    assert read_run(d).state == "died"
+    code, out, _ = cli(capsys, "compare", d)
+    assert code == 0 and "died" in out
+    code, _, err = cli(capsys, "train", "--resume", d, "--quiet")  # takes the stale lock over
+    assert code == 0, err
+    assert read_run(d).state == "finished" and not (runs.Path(d) / runs.LOCK).exists()
+
+
+def test_sigterm_stops_like_ctrl_c(tmp_path):
+    p = start(tmp_path, "--epochs", "30")
+    d = wait_for(p, "run directory: ").split(": ", 1)[1].strip()
+    wait_for(p, "epoch ")
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 128 + signal.SIGTERM, err
+    assert f"resume with: tinycnn train --resume {d}" in err and "Traceback" not in err
+    assert read_run(d).state == "interrupted" and not (runs.Path(d) / runs.LOCK).exists()
+
+
+def test_ctrl_c_with_seeds_names_each_seeds_resume(tmp_path):
+    """Ctrl-C at a terminal reaches the whole process group: the parent and its workers."""
+    p = start(tmp_path, "--epochs", "30", "--seeds", "2", start_new_session=True)
+    out = tmp_path / "runs"
+    deadline = time.monotonic() + 120
+    while len(list(out.glob("*/last.pt"))) < 2:  # both seeds past their first epoch
+        assert time.monotonic() < deadline and p.poll() is None, p.communicate()
+        time.sleep(0.2)
+    os.killpg(p.pid, signal.SIGINT)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err
+    lines = [x.strip() for x in err.splitlines() if x.strip().startswith("seed ")]
+    assert [x.split(":")[0] for x in lines] == ["seed 1", "seed 2"], err
+    assert all("resume with: tinycnn train --resume" in x for x in lines), err
+    assert "Traceback" not in err
+    for x in lines:
+        assert read_run(x.rsplit(" ", 1)[1]).state == "interrupted"
+
+
+# ----- compare lists what it can read and marks the rest ----------------------------------------
+def test_compare_marks_unreadable_directories(capsys, tmp_path, finished):
+    broken = copy_run(finished, tmp_path)
+    (broken / runs.CONFIG).write_text("{ not json")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, out, err = cli(capsys, "compare", str(finished), str(broken), str(empty))
+    assert code == 0
+    rows = out.splitlines()[1:]
+    assert len(rows) == 3 and "unreadable" in rows[1] and "unreadable" in rows[2]
+    assert f"note: {broken / runs.CONFIG}: corrupt JSON" in err
+    assert f"note: {empty}: not a tinycnn run directory" in err

@@ -218,3 +218,31 @@ def test_huge_spec_refused_before_allocation(capsys, tmp_path):
     assert time.perf_counter() - t0 < 5
     # without a budget, the machine's memory is the budget
     expect_refused(capsys, tmp_path, [str(spec)], "but this machine has")
+
+
+OTHER_COMMANDS = [
+    (["bench", "--seeds", "0"], "seeds = 0: must be ≥ 1"),
+    (["bench", "--threads", "0"], "threads = 0: must be ≥ 1"),
+    (["bench", "--parallel", "-1"], "parallel = -1: must be ≥ 0"),
+    (["ladder", "examples/ladders/ladder1_7k5.toml", "--seeds", "0"], "seeds = 0: must be ≥ 1"),
+    (["ladder", "examples/ladders/ladder1_7k5.toml", "--threads", "0"], "threads = 0"),
+]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"), OTHER_COMMANDS, ids=[" ".join(a) for a, _ in OTHER_COMMANDS]
+)
+def test_other_commands_check_the_same_ranges(capsys, tmp_path, monkeypatch, argv, message):
+    """bench and ladder train too: their counts go through the same table (--seeds 0 made a
+    ladder train one seed, and bench divide by zero)."""
+    import pathlib
+
+    argv = [
+        str(pathlib.Path(__file__).parent.parent / a) if a.endswith(".toml") else a for a in argv
+    ]
+    monkeypatch.chdir(tmp_path)
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and err.count("\n") == 1, err
+    assert message in err
+    assert not any(tmp_path.iterdir()), "nothing may be written"

@@ -30,7 +30,7 @@ from .builder import build
 from .data import Dataset, load
 from .training import runs
 from .training.augment import apply_affine, rotation_matrix
-from .training.config import Recipe, Runtime, Target
+from .training.config import Recipe, Runtime, Target, check_value
 from .training.loop import Trainer, pick_device
 from .training.optim import Schedule, make_optimizer
 from .training.seeds import workers_for
@@ -184,6 +184,9 @@ def benchmark(
     seconds per epoch are per seed, so the rows compare the cost of one seed's epoch);
     `parallel` > 0 adds a row training that many seeds in parallel processes, the way
     `tinycnn train --seeds N` does without --stacked (also per seed)."""
+    counts = {"epochs": epochs, "seeds": seeds, "threads": threads, "limit_train": limit}
+    for name, value in {**counts, "stacked": stacked, "parallel": parallel}.items():
+        check_value(name, value)
     threads = threads or os.cpu_count() or 1
     dev = str(pick_device(device))
     data = load()

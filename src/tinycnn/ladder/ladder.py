@@ -30,7 +30,7 @@ from .. import tomlfile, zoo
 from ..errors import ConfigError
 from ..spec import Spec
 from ..training import runs
-from ..training.config import Recipe, Runtime, Target, make
+from ..training.config import Recipe, Runtime, Target, check_value, make
 from ..training.rundir import RunDirError, read_run
 from ..training.seeds import run_seeds
 
@@ -170,7 +170,8 @@ def run_ladder(
     """Run every unfinished step; returns the ladder directory (ladder.md written there)."""
     from .markdown import write_ladder_md
 
-    n = seeds or ladder.seeds
+    n = ladder.seeds if seeds is None else seeds
+    check_value("seeds", n)
     d = Path(out_dir)
     d.mkdir(parents=True, exist_ok=True)
     state_path = d / STATE

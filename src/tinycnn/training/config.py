@@ -191,6 +191,8 @@ RANGES: dict[str, Range] = {
     "max_epochs": Range(1),
     "threads": Range(1, why="leave it out to use every core"),
     "seeds": Range(1, why="how many seeds to train"),
+    "stacked": Range(0, why="seeds in one stacked model; 0 is off"),
+    "parallel": Range(0, why="seeds in parallel processes; 0 is off"),
 }
 CHOICES: dict[str, tuple[str, ...]] = {
     "optimizer": OPTIMIZERS,

@@ -106,6 +106,44 @@ def test_disk_full_then_resume_continues_exactly(tmp_path, monkeypatch, finished
     assert metrics(d) == metrics(finished)
 
 
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 2 MB file system (tmpfs), where this process may mount one (root on Linux)."""
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("no tmpfs here (needs root); the injected-ENOSPC test covers this case")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+@pytest.mark.exact
+def test_real_full_disk_then_resume(tmp_path, small_disk, finished):
+    """After epoch 1 a file takes all but a few KB of the disk: epoch 2's checkpoint cannot be
+    written (ENOSPC from the kernel, not an injection). Space freed, the run resumes exactly."""
+    filler = small_disk / "filler"
+
+    def fill_disk(m):
+        if m["epoch"] == 1:
+            free = shutil.disk_usage(small_disk).free
+            filler.write_bytes(b"\0" * (free - 8 * 1024))
+
+    rt = Runtime(**{**runtime(tmp_path).__dict__, "out": str(small_disk / "runs")})
+    with pytest.raises(runs.RunWriteError, match=r"could not write \(No space left on device\)"):
+        train("fast7806", SMALL, NO_TARGET, rt, on_epoch=fill_disk)
+    (d,) = (small_disk / "runs").iterdir()
+    assert [m["epoch"] for m in metrics(d)] == [1]
+    assert not [p for p in d.iterdir() if p.name.startswith(".")]  # no half-written temp files
+    filler.unlink()
+    resume(d)
+    assert metrics(d) == metrics(finished)
+
+
 def test_files_follow_the_umask(tmp_path):
     old = os.umask(0o027)
     try:

@@ -30,7 +30,12 @@ import torch
 import torch.nn.functional as F
 
 from tinycnn import build, zoo
-from tinycnn.training.speed import native_bf16, reuse_freed_memory, use_fast_dropout, use_fast_pool
+from tinycnn.training.fast.speed import (
+    native_bf16,
+    reuse_freed_memory,
+    use_fast_dropout,
+    use_fast_pool,
+)
 
 BATCH, WARMUP, STEPS, ROUNDS = 128, 5, 20, 7
 PROFILE_TOP = 12  # ops listed by --profile

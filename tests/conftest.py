@@ -9,7 +9,7 @@ torch.set_num_threads(int(os.environ.get("TINYCNN_TEST_THREADS", "1")))
 def pytest_terminal_summary(terminalreporter):
     """Which CPU family this pass computed as (shown under -q too): `make test` runs the exact
     tests again with oneDNN held to an older instruction set and bf16 detection overridden."""
-    from tinycnn.training.speed import CPU_BF16_ENV, native_bf16
+    from tinycnn.training.fast.speed import CPU_BF16_ENV, native_bf16
 
     bf16 = native_bf16(torch.device("cpu"))
     terminalreporter.write_line(

@@ -3,7 +3,7 @@
 import torch
 
 from tinycnn.bench import benchmark, render
-from tinycnn.training.speed import native_bf16
+from tinycnn.training.fast.speed import native_bf16
 
 
 def test_benchmark_smoke():

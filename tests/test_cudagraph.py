@@ -10,7 +10,7 @@ import torch
 from tinycnn import zoo
 from tinycnn.data import load
 from tinycnn.training import Recipe, Runtime, Target
-from tinycnn.training.cudagraph import WARMUP_STEPS, GraphedStep, unsupported
+from tinycnn.training.fast.cudagraph import WARMUP_STEPS, GraphedStep, unsupported
 from tinycnn.training.loop import Trainer
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

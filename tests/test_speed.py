@@ -10,7 +10,7 @@ from torch import nn
 
 from tinycnn import build, zoo
 from tinycnn.training import Recipe, Runtime, Target, train
-from tinycnn.training.fastops import (
+from tinycnn.training.fast.fastops import (
     FastDropout,
     FastMaxPool,
     ReluDropout,
@@ -18,7 +18,7 @@ from tinycnn.training.fastops import (
     drop_positions,
     memory_order,
 )
-from tinycnn.training.speed import (
+from tinycnn.training.fast.speed import (
     native_bf16,
     reuse_freed_memory,
     use_fast_dropout,
@@ -242,7 +242,7 @@ def test_bf16_auto_is_resolved_in_the_saved_config(tmp_path, bf16):
 def test_cpu_bf16_override_takes_another_cpus_default(monkeypatch):
     """`TINYCNN_CPU_BF16` makes `make test` compute as other CPUs would; a typo is one line."""
     from tinycnn.errors import ConfigError
-    from tinycnn.training.speed import CPU_BF16_ENV, resolve_bf16
+    from tinycnn.training.fast.speed import CPU_BF16_ENV, resolve_bf16
 
     monkeypatch.setenv(CPU_BF16_ENV, "0")
     assert native_bf16(CPU) is False and resolve_bf16(None, CPU) is False

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from tinycnn import build, zoo
-from tinycnn.stacked import build_stacked, load_replicas, replica_state
+from tinycnn.training.fast.replicas import load_replicas, replica_state
 
 pytestmark = pytest.mark.exact
 
@@ -17,7 +17,7 @@ def test_stacked_equals_separate_models(name):
     for seed in (1, 2, 3):
         torch.manual_seed(seed)
         nets.append(build(spec))
-    stacked = build_stacked(spec, 3)
+    stacked = build(spec, replicas=3)
     load_replicas(stacked, nets)
     assert sum(p.numel() for p in stacked.parameters()) == 3 * nets[0].table.total_params
     xs = [torch.randn(8, 1, 28, 28, generator=torch.Generator().manual_seed(i)) for i in range(3)]

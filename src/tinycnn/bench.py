@@ -31,10 +31,10 @@ from .data import Dataset, load
 from .training import runs
 from .training.augment import apply_affine, rotation_matrix
 from .training.config import Recipe, Runtime, Target, check_value
+from .training.fast.speed import resolve_bf16
 from .training.loop import Trainer, pick_device
 from .training.optim import Schedule, make_optimizer
 from .training.seeds import workers_for
-from .training.speed import resolve_bf16
 
 PUBLISHED_MEAN, PUBLISHED_STD = 0.1307, 0.3081  # what the notebooks type in
 REFERENCE_WORKERS = 2

@@ -16,15 +16,20 @@ from .table import MNIST_CLASSES, MNIST_INPUT, Table, layer_table
 
 
 class TinyNet(nn.Sequential):
-    """A spec built into modules. Output: logits of shape (N, classes)."""
+    """A spec built into modules. Output: logits (N, classes); with S replicas side by side
+    (S seeds trained as one model), input (N, S·C, H, W) and output (N, S, classes)."""
 
-    def __init__(self, spec: Spec, table: Table, modules: OrderedDict[str, nn.Module]):
+    def __init__(
+        self, spec: Spec, table: Table, modules: OrderedDict[str, nn.Module], replicas: int = 1
+    ):
         super().__init__(modules)
-        self.spec = spec
-        self.table = table
+        self.spec, self.table, self.replicas = spec, table, replicas
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(x).flatten(1)  # (N, classes, 1, 1) → (N, classes)
+        out = super().forward(x).flatten(1)  # (N, classes, 1, 1) → (N, classes)
+        if self.replicas == 1:
+            return out
+        return out.view(x.shape[0], self.replicas, self.table.classes)
 
 
 class FlatLinear(nn.Linear):
@@ -56,14 +61,19 @@ class GroupedLinear(nn.Module):
 
 
 def build(
-    spec: Spec, input_shape: tuple[int, int, int] = MNIST_INPUT, classes: int = MNIST_CLASSES
+    spec: Spec,
+    input_shape: tuple[int, int, int] = MNIST_INPUT,
+    classes: int = MNIST_CLASSES,
+    replicas: int = 1,
 ) -> TinyNet:
-    """Validate `spec` against the input (raises SpecError naming the layer) and build it."""
+    """Validate `spec` against the input (raises SpecError naming the layer) and build it, as
+    one model or as `replicas` independent copies side by side (`training/fast/replicas.py`
+    copies single models in and out). The table describes one replica."""
     table = layer_table(spec, input_shape, classes)
     modules: OrderedDict[str, nn.Module] = OrderedDict()
     for prim, row in zip(spec.expand(classes), table.rows, strict=True):
-        modules[prim.name] = prim_module(prim, row.ch_in, flat=len(row.shape) == 1)
-    return TinyNet(spec, table, modules)
+        modules[prim.name] = prim_module(prim, row.ch_in, len(row.shape) == 1, replicas)
+    return TinyNet(spec, table, modules, replicas)
 
 
 def prim_module(p: Prim, ch_in: int, flat: bool, replicas: int = 1) -> nn.Module:

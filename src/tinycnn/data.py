@@ -8,6 +8,7 @@ the training images. Every problem is a one-line `DataError` naming the file and
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gzip
 import hashlib
@@ -53,10 +54,50 @@ class Dataset:
     mean: float  # of the training pixels, scaled to [0, 1]
     std: float
     source: str
+    val_x: torch.Tensor | None = None  # held out from the training images (`split_val`)
+    val_y: torch.Tensor | None = None
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
         return tuple(self.train_x.shape[1:])  # type: ignore[return-value]
+
+
+def val_indices(labels: torch.Tensor, n: int, seed: int) -> torch.Tensor:
+    """n indices into `labels`, stratified: each class gives its share of n (largest remainders
+    round), drawn at random with `seed`; sorted."""
+    counts = torch.bincount(labels)
+    quota = counts.double() * n / len(labels)
+    take = quota.floor().long()
+    short = n - int(take.sum())
+    take[torch.argsort(quota - take, descending=True, stable=True)[:short]] += 1
+    g = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(labels), generator=g)
+    picked = [order[labels[order] == c][: int(k)] for c, k in enumerate(take)]
+    return torch.cat(picked).sort().values
+
+
+def split_val(ds: Dataset, n: int, seed: int = 0) -> Dataset:
+    """Hold out n training images as a validation split (stratified, drawn with `seed`, so
+    every training seed sees the same split). The rest stay training images, in their order;
+    normalisation statistics come from them alone."""
+    if not 0 < n <= len(ds.train_y) - MIN_IMAGES["train"]:
+        raise DataError(
+            f"val = {n}: the training split has {len(ds.train_y):,} images; hold out between 1 "
+            f"and {len(ds.train_y) - MIN_IMAGES['train']:,}"
+        )
+    val = val_indices(ds.train_y, n, seed)
+    keep = torch.ones(len(ds.train_y), dtype=torch.bool)
+    keep[val] = False
+    pixels = to_unit(ds.train_x[keep])
+    return dataclasses.replace(
+        ds,
+        train_x=ds.train_x[keep],
+        train_y=ds.train_y[keep],
+        val_x=ds.train_x[val],
+        val_y=ds.train_y[val],
+        mean=pixels.mean().item(),
+        std=pixels.std().item(),
+    )
 
 
 def bundled_dir() -> Path:

@@ -44,6 +44,9 @@ HELP = {
     "seed": "random seed",
     "limit_train": "use only the first N training images",
     "limit_test": "first N test images",
+    "val": "hold out N training images as a validation split (stratified)",
+    "val_seed": "seed that draws the validation split (the same for every training seed)",
+    "select": "test | val: the split whose accuracy picks best.pt",
     "target": "test accuracy target in percent (e.g. 99.4)",
     "consistent": "target must hold in each of the last K epochs",
     "max_params": "refuse models with more parameters",
@@ -146,6 +149,8 @@ def resolve_configs(args: argparse.Namespace) -> tuple[Recipe, Target, Runtime]:
         values["recipe"].update(epochs=1, limit_train=512, limit_test=512)
     if args.quiet or not sys.stderr.isatty():
         values["runtime"]["progress"] = False  # no bar noise in CI logs, pipes or notebooks
+    else:
+        values["runtime"].setdefault("progress", True)  # a terminal: a bar, unless --no-progress
     return (
         make(Recipe, values["recipe"]),
         make(Target, values["target"]),
@@ -153,8 +158,19 @@ def resolve_configs(args: argparse.Namespace) -> tuple[Recipe, Target, Runtime]:
     )
 
 
+def format_epoch(m: dict) -> str:
+    """`epoch  3/15  train loss 0.0652 acc 97.82%  test loss 0.0387 acc 98.85% (9885/10000) …`"""
+    w = len(str(m["epochs"]))
+    val = f"val loss {m['val_loss']:.4f} acc {m['val_acc']:.2f}%  " if "val_acc" in m else ""
+    return (
+        f"epoch {m['epoch']:>{w}}/{m['epochs']}  train loss {m['train_loss']:.4f} "
+        f"acc {m['train_acc']:.2f}%  {val}test loss {m['test_loss']:.4f} acc {m['test_acc']:.2f}% "
+        f"({m['test_correct']}/{m['test_total']})  lr {m['lr']:.4f}  {m['seconds']:.1f}s"
+    )
+
+
 def cmd_train(args: argparse.Namespace) -> int:
-    from ..training import format_epoch, resume, train
+    from ..training import resume, train
     from ..training.rundir import read_run
 
     check_value("seeds", args.seeds)
@@ -166,8 +182,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         t = trainer.model.table
         print(
             f"{trainer.spec.name}: {t.total_params:,} params, receptive field "
-            f"{t.receptive_field}; {len(trainer.train_x):,} train / {len(trainer.test_x):,} "
-            f"test images; {trainer.device}, {trainer.threads} threads; seed "
+            f"{t.receptive_field}; {_sizes(trainer.sizes())}; {trainer.device}, "
+            f"{trainer.threads} threads; seed "
             f"{trainer.recipe.seed}"
         )
         print(f"run directory: {trainer.run_dir}", flush=True)
@@ -193,6 +209,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"report: {result.run_dir / 'report.md'}")
     print(f"saved: {result.run_dir}")
     return 1 if args.strict and not result.verdict.passed else 0
+
+
+def _sizes(sizes: tuple[int, int, int]) -> str:
+    train, test, val = sizes
+    return (
+        f"{train:,} train / {val:,} val / {test:,} test images"
+        if val
+        else (f"{train:,} train / {test:,} test images")
+    )
 
 
 def _check_resume_flags(args: argparse.Namespace) -> None:

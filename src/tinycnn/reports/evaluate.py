@@ -13,11 +13,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ..data import Dataset, load, standardize
+from ..data import Dataset, load
 from ..errors import DataError
+from ..training import evaluation
 from ..training.rundir import Run, load_model
 
-BATCH = 1000
 CORRECT_SAMPLE = 20  # correct predictions kept for the picture of what the model gets right
 
 
@@ -89,15 +89,6 @@ def _shape(s: tuple[int, ...]) -> str:
     return "×".join(str(n) for n in s)
 
 
-@torch.no_grad()
-def predict(model: torch.nn.Module, x: torch.Tensor, mean: float, std: float) -> torch.Tensor:
-    """Logits for uint8 images x (N, C, H, W), normalised with the training statistics."""
-    model.eval()
-    return torch.cat(
-        [model(standardize(x[i : i + BATCH], mean, std)) for i in range(0, len(x), BATCH)]
-    )
-
-
 def evaluate_run(
     path: str | Path,
     data_dir: str | Path | None = None,
@@ -108,6 +99,8 @@ def evaluate_run(
     data = load(data_dir if data_dir is not None else d.get("dir"))
     check_fits(run, data)
     mean, std = d.get("mean", data.mean), d.get("std", data.std)  # the model's own statistics
-    logits = predict(model, data.test_x, mean, std)
+    # in the precision the run trained and logged in, so the report shows the log's numbers
+    bf16 = bool(run.config.get("runtime", {}).get("bf16"))
+    logits = evaluation.logits(model, data.test_x, mean, std, bf16)
     loss = F.cross_entropy(logits, data.test_y).item()
     return run, summarize(logits.softmax(1), data.test_y, loss), data

@@ -1,17 +1,20 @@
 """Training: `train()` runs a recipe on a model and keeps everything in a new run directory."""
 
-from .api import format_epoch, resume, train
+from .api import resume, train
+from .callbacks import Callback, ProgressBar
 from .config import Recipe, Runtime, Target
-from .loop import RunResult
+from .loop import RunResult, Trainer
 from .verdict import Verdict, judge
 
 __all__ = [
+    "Callback",
+    "ProgressBar",
     "Recipe",
     "RunResult",
     "Runtime",
     "Target",
+    "Trainer",
     "Verdict",
-    "format_epoch",
     "judge",
     "resume",
     "train",

@@ -8,6 +8,7 @@ result.verdict.line()  # 'PASS  test ≥ 99.40% in each of the last 3 epochs (�
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from ..errors import ConfigError, TinyCnnError
 from ..spec import Spec
 from ..table import Table
 from . import runs
+from .callbacks import Callback, Hooks, ProgressBar
 from .config import Recipe, Runtime, Target, make, to_dict
 from .loop import LAST_KEYS, OnEpoch, RunResult, Trainer
 from .rundir import read_run
@@ -31,9 +33,11 @@ def train(
     on_epoch: OnEpoch | None = None,
     on_start: Any = None,
     run_dir: Path | None = None,
+    callbacks: Sequence[Callback] = (),
 ) -> RunResult:
     """Train `model` (zoo name, spec file or Spec) in a new run directory and judge the result.
-    `run_dir`: an empty directory made by `runs.new_run_dir` to use instead of a new one."""
+    `callbacks` (and the plain functions `on_start(trainer)`, `on_epoch(row) -> stop?`) see the
+    run; nothing is printed. `run_dir`: an empty directory made by `runs.new_run_dir`."""
     spec = zoo.resolve(model)
     recipe, target, runtime = recipe or Recipe(), target or Target(), runtime or Runtime()
     data = load(data_dir)
@@ -51,15 +55,21 @@ def train(
             recipe,
             target,
             trainer.runtime,  # resolved (e.g. bf16 auto → on/off)
-            data,
+            trainer.data,  # after a validation split: its statistics are the training split's
             data_dir,
-            (len(trainer.train_x), len(trainer.test_x)),
+            trainer.sizes(),
             trainer.model.table,
             {**env, "speed": trainer.speed},
         )
-        if on_start:
-            on_start(trainer)
-        return _finish(trainer.fit(on_epoch), runtime, data_dir)
+        hooks = _callbacks(trainer.runtime, callbacks, on_start, on_epoch)
+        return _finish(trainer.fit(hooks), runtime, data_dir)
+
+
+def _callbacks(
+    runtime: Runtime, given: Sequence[Callback], on_start: Any, on_epoch: OnEpoch | None
+) -> list[Callback]:
+    hooks = [*given, Hooks(on_start, on_epoch)]
+    return [ProgressBar(), *hooks] if runtime.progress else hooks
 
 
 def write_header(
@@ -70,7 +80,7 @@ def write_header(
     runtime: Runtime,
     data: Dataset,
     data_dir: str | Path | None,
-    sizes: tuple[int, int],
+    sizes: tuple[int, int, int],  # train, test, val images used
     table: Table,
     env: dict[str, Any],
 ) -> None:
@@ -89,6 +99,7 @@ def write_header(
             "std": data.std,
             "train": sizes[0],
             "test": sizes[1],
+            "val": sizes[2],
         },
     }
     runs.write_json(run_dir / runs.CONFIG, config)
@@ -117,6 +128,7 @@ def resume(
     on_start: Any = None,
     changes: dict[str, Any] | None = None,
     epochs: int | None = None,
+    callbacks: Sequence[Callback] = (),
 ) -> RunResult:
     """Continue an interrupted run from its last checkpoint, in the same directory: with
     `runtime`, or else the run's saved runtime with `changes` (field → value) applied.
@@ -148,9 +160,8 @@ def resume(
         trainer.load_state(runs.load_checkpoint(ckpt, LAST_KEYS, trainer.device))
         if recipe.epochs != cfg["recipe"]["epochs"]:
             runs.write_json(d / runs.CONFIG, {**cfg, "recipe": to_dict(recipe)})
-        if on_start:
-            on_start(trainer)
-        return _finish(trainer.fit(on_epoch), runtime, data_dir)
+        hooks = _callbacks(trainer.runtime, callbacks, on_start, on_epoch)
+        return _finish(trainer.fit(hooks), runtime, data_dir)
 
 
 def _more_epochs(d: Path, recipe: Recipe, epochs: int, done: int) -> Recipe:
@@ -164,16 +175,6 @@ def _more_epochs(d: Path, recipe: Recipe, epochs: int, done: int) -> Recipe:
             f"epochs = {epochs}: {d} has already trained {done}; give more epochs than that"
         )
     return dataclasses.replace(recipe, epochs=epochs)
-
-
-def format_epoch(m: dict[str, Any]) -> str:
-    """`epoch  3/15  train loss 0.0652 acc 97.82%  test loss 0.0387 acc 98.85% (9885/10000) …`"""
-    w = len(str(m["epochs"]))
-    return (
-        f"epoch {m['epoch']:>{w}}/{m['epochs']}  train loss {m['train_loss']:.4f} "
-        f"acc {m['train_acc']:.2f}%  test loss {m['test_loss']:.4f} acc {m['test_acc']:.2f}% "
-        f"({m['test_correct']}/{m['test_total']})  lr {m['lr']:.4f}  {m['seconds']:.1f}s"
-    )
 
 
 def _discard(run_dir: Path) -> None:

@@ -12,34 +12,34 @@ import dataclasses
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from ..builder import TinyNet, build
-from ..data import Dataset, standardize
+from ..data import Dataset, split_val
 from ..errors import BudgetError, TrainingDiverged, TrainingInterrupted
 from ..spec import Spec
 from ..table import layer_table
 from . import augment as aug
-from . import cudagraph, runs, speed
+from . import runs
+from .callbacks import Callback
 from .config import Recipe, Runtime, Target
+from .evaluation import score
+from .fast import cudagraph, speed
 from .optim import Schedule, make_optimizer
 from .verdict import Condition, Verdict, check_budget, check_memory, judge
 
-EVAL_BATCH = 1000  # large batches: evaluation has no gradients to keep
-EVAL_BATCH_CUDA = 10_000  # a GPU takes MNIST's test set in one pass (~0.5 GB of activations)
-POSTFIX_EVERY = 25  # batches between progress-bar updates (each costs a device sync)
+DIVERGENCE_CHECK_EVERY_CUDA = 25  # steps between loss checks on a GPU (each costs a sync)
 # A batch loss this many times that of guessing uniformly (ln C) means training has exploded:
 # a network at chance scores ln C, and a learning one goes below it.
 EXPLODED_VS_CHANCE = 10
 USUAL_LR = {"sgd": 0.05, "adam": 0.003, "adamw": 0.003}  # peak LRs that train these models
-OnEpoch = Callable[[dict[str, Any]], None]
+OnEpoch = Callable[[dict[str, Any]], Any]  # an epoch's row → True to stop the run
 # what `Trainer.state` saves in last.pt, all of it needed to resume
 LAST_KEYS = ("epoch", "model", "optimizer", "schedule", "g_order", "g_aug", "rng", "history")
 
@@ -50,6 +50,7 @@ class RunResult:
     metrics: list[dict[str, Any]]
     verdict: Verdict
     params: int
+    stopped: bool = False  # a callback ended the run before its last epoch
 
 
 def pick_device(name: str) -> torch.device:
@@ -110,6 +111,9 @@ class Trainer:
         torch.manual_seed(r.seed)  # global RNG: parameter init here, dropout masks later
         self.model: TinyNet = build(spec, data.input_shape, data.classes)
         self.model.to(self.device)
+        if r.val:  # carved from the training images, the same for every seed (val_seed)
+            data = split_val(data, r.val, r.val_seed)
+        self.data = data
         self.speed = speed.apply(self.model, self.device, runtime)
         self.speed["compile"] = runtime.compile
         dev = self.device
@@ -117,6 +121,8 @@ class Trainer:
         self.train_y = data.train_y[: r.limit_train].to(dev)
         self.test_x = data.test_x[: r.limit_test].to(dev)
         self.test_y = data.test_y[: r.limit_test].to(dev)
+        self.val_x = None if data.val_x is None else data.val_x.to(dev)
+        self.val_y = None if data.val_y is None else data.val_y.to(dev)
         self.mean, self.std = data.mean, data.std
         self.g_order = torch.Generator().manual_seed(r.seed)
         self.g_aug = torch.Generator(device=dev).manual_seed(r.seed + 1)
@@ -129,6 +135,7 @@ class Trainer:
         # the epoch's running sums live on the device: a graphed step adds to them in place
         self.loss_sum = torch.zeros((), device=dev)
         self.correct = torch.zeros((), device=dev, dtype=torch.long)
+        self.seen = 0  # training images so far this epoch
         self.step, self.speed["cuda_graph"] = cudagraph.make_step(
             self._step_body, self.opt, [self.g_aug], dev.type == "cuda" and runtime.cuda_graph
         )
@@ -182,13 +189,15 @@ class Trainer:
         self.correct += (out.argmax(1) == y).sum()
         return loss
 
-    def train_epoch(self, bar: Any) -> tuple[float, float, list[float]]:
+    def train_epoch(self, stepped: list[Callback]) -> tuple[float, float, list[float]]:
+        """One pass over the training images; `stepped`: the callbacks with an `on_step`."""
         r, dev = self.recipe, self.device
         self.net.train()
         perm = torch.randperm(len(self.train_x), generator=self.g_order).to(dev)
-        loss_sum, correct = self.loss_sum.zero_(), self.correct.zero_()
-        seen, lrs = 0, []
-        check_every = 1 if dev.type == "cpu" else POSTFIX_EVERY  # .item() is free on the CPU
+        self.loss_sum.zero_()
+        self.correct.zero_()
+        self.seen, lrs = 0, []
+        check_every = 1 if dev.type == "cpu" else DIVERGENCE_CHECK_EVERY_CUDA  # free on a CPU
         for b, start in enumerate(range(0, len(perm), r.batch_size)):
             idx = perm[start : start + r.batch_size]
             if len(idx) < 2:  # batch norm cannot train on one image
@@ -196,18 +205,24 @@ class Trainer:
             lrs.append(self.schedule.lr)
             loss = self.step(idx)
             self.schedule.after_batch()
-            seen += len(idx)
+            self.seen += len(idx)
             last = start + r.batch_size >= len(perm)
             if b % check_every == 0 or last:
                 value = loss.item()
                 if not math.isfinite(value) or value > self.exploded:
                     raise self._diverged(f"the loss became {value:.4g}", f"batch {b + 1}")
-            bar.update(1)
-            if bar.disable is False and b % POSTFIX_EVERY == 0:
-                bar.set_postfix(
-                    loss=f"{loss_sum.item() / seen:.4f}", acc=f"{100 * correct.item() / seen:.2f}%"
-                )
-        return loss_sum.item() / seen, 100 * correct.item() / seen, lrs
+            for cb in stepped:
+                cb.on_step(self, b)
+        return self.running() + (lrs,)
+
+    def sizes(self) -> tuple[int, int, int]:
+        """Images used: (train, test, val)."""
+        val = 0 if self.val_x is None else len(self.val_x)
+        return len(self.train_x), len(self.test_x), val
+
+    def running(self) -> tuple[float, float]:
+        """This epoch's mean training loss and accuracy (percent) so far."""
+        return self.loss_sum.item() / self.seen, 100 * self.correct.item() / self.seen
 
     def _diverged(self, what: str, where: str) -> TrainingDiverged:
         r = self.recipe
@@ -225,43 +240,32 @@ class Trainer:
             if t.is_floating_point() and not bool(torch.isfinite(t).all()):
                 raise self._diverged(f"{name} became non-finite", "by its end")
 
-    @torch.no_grad()
-    def evaluate(self) -> tuple[float, int]:
-        self.net.eval()
-        loss_sum = torch.zeros((), device=self.device)
-        correct = torch.zeros((), device=self.device, dtype=torch.long)
-        n = EVAL_BATCH_CUDA if self.device.type == "cuda" else EVAL_BATCH
-        for start in range(0, len(self.test_x), n):
-            x = standardize(self.test_x[start : start + n], self.mean, self.std)
-            y = self.test_y[start : start + n]
-            with self._autocast():
-                out = self.net(x).float()
-            loss_sum += F.cross_entropy(out, y, reduction="sum")
-            correct += (out.argmax(1) == y).sum()
-        return loss_sum.item() / len(self.test_x), int(correct)  # one host sync per evaluation
+    def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, int]:
+        """Mean loss and correct count on uint8 images, in the precision the run trains in."""
+        (loss,), (correct,) = score(self.net, x, y, self.mean, self.std, self.runtime.bf16)
+        return loss, correct
 
     # ----- the run -------------------------------------------------------------------------------
-    def fit(self, on_epoch: OnEpoch | None = None) -> RunResult:
+    def fit(self, callbacks: Sequence[Callback] = ()) -> RunResult:
+        """Train to the recipe's last epoch (or until a callback stops the run), checkpointing
+        every epoch; the callbacks see every epoch and the end, and do all the presenting."""
         r, d = self.recipe, self.run_dir
+        stepped = [cb for cb in callbacks if type(cb).on_step is not Callback.on_step]
+        result, stop = None, False
         runs.write_json(d / runs.STATUS, {"state": "running", "epoch": self.epoch})
         try:
-            while self.epoch < r.epochs:
+            for cb in callbacks:
+                cb.on_start(self)
+            while self.epoch < r.epochs and not stop:
                 t0 = time.perf_counter()
-                with tqdm(
-                    total=self.steps_per_epoch,
-                    leave=False,
-                    mininterval=0.5,
-                    disable=not self.runtime.progress,
-                    desc=f"epoch {self.epoch + 1}/{r.epochs}",
-                ) as bar:
-                    train_loss, train_acc, lrs = self.train_epoch(bar)
+                for cb in callbacks:
+                    cb.on_epoch_start(self)
+                train_loss, train_acc, lrs = self.train_epoch(stepped)
                 self._check_finite()
-                test_loss, correct = self.evaluate()
+                test_loss, correct = self.evaluate(self.test_x, self.test_y)
                 test_acc = 100 * correct / len(self.test_x)
-                self.schedule.after_epoch(test_loss, test_acc)
-                self.epoch += 1
                 row = {
-                    "epoch": self.epoch,
+                    "epoch": self.epoch + 1,
                     "epochs": r.epochs,
                     "train_loss": train_loss,
                     "train_acc": train_acc,
@@ -270,11 +274,22 @@ class Trainer:
                     "test_correct": correct,
                     "test_total": len(self.test_x),
                     "lr": lrs[-1],
-                    "seconds": time.perf_counter() - t0,
                 }
+                if self.val_x is not None:
+                    val_loss, val_correct = self.evaluate(self.val_x, self.val_y)
+                    row.update(
+                        val_loss=val_loss,
+                        val_acc=100 * val_correct / len(self.val_x),
+                        val_correct=val_correct,
+                        val_total=len(self.val_x),
+                    )
+                self.schedule.after_epoch(test_loss, test_acc)
+                self.epoch += 1
+                row["seconds"] = time.perf_counter() - t0
                 self._record(row, lrs)
-                if on_epoch:
-                    on_epoch(row)
+                stop = any([cb.on_epoch_end(self, row) for cb in callbacks])  # all are told
+            result = self._finish(stopped=stop and self.epoch < r.epochs)
+            return result
         except KeyboardInterrupt:
             runs.write_json(d / runs.STATUS, {"state": "interrupted", "epoch": self.saved_epoch})
             raise TrainingInterrupted(
@@ -291,11 +306,18 @@ class Trainer:
                 f"{e}; the checkpoint after epoch {self.saved_epoch} is intact: resume with: "
                 f"tinycnn train --resume {d}"
             ) from None
+        finally:
+            for cb in callbacks:
+                cb.on_end(self, result)
+
+    def _finish(self, stopped: bool) -> RunResult:
+        r, d = self.recipe, self.run_dir
         accs = [m["test_acc"] for m in self.history]
         verdict = judge(self.target, accs, self.params, r.epochs, self.rules)
         runs.write_json(d / runs.VERDICT, verdict.to_json())
-        runs.write_json(d / runs.STATUS, {"state": "finished", "epoch": self.epoch})
-        return RunResult(d, self.history, verdict, self.params)
+        state = "stopped" if stopped else "finished"
+        runs.write_json(d / runs.STATUS, {"state": state, "epoch": self.epoch})
+        return RunResult(d, self.history, verdict, self.params, stopped)
 
     def _record(self, row: dict[str, Any], lrs: list[float]) -> None:
         """Checkpoint first, then the best model, then the metrics: a write that fails (disk
@@ -311,13 +333,10 @@ class Trainer:
             self.lr_steps.pop()
             raise
         self.saved_epoch = self.epoch
-        if row["test_acc"] >= max(m["test_acc"] for m in self.history):
+        key = f"{self.recipe.select}_acc"  # which split picks the best model: test or val
+        if row[key] >= max(m[key] for m in self.history):
             runs.save_checkpoint(
                 d / runs.BEST,
-                {
-                    "epoch": self.epoch,
-                    "test_acc": row["test_acc"],
-                    "model": self.model.state_dict(),
-                },
+                {"epoch": self.epoch, key: row[key], "model": self.model.state_dict()},
             )
         runs.write_history(d, self.history, self.lr_steps)

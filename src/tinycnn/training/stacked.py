@@ -22,15 +22,17 @@ import torch.nn.functional as F
 
 from .. import zoo
 from ..builder import build
-from ..data import Dataset, load, standardize
+from ..data import Dataset, load
 from ..errors import ConfigError, TrainingDiverged, TrainingInterrupted
 from ..spec import Spec
-from ..stacked import build_stacked, load_replicas, replica_state
 from ..table import layer_table
 from . import augment as aug
-from . import cudagraph, runs, speed
+from . import runs
 from .config import Recipe, Runtime, Target
-from .loop import EVAL_BATCH, RunResult, pick_device, preset_rules
+from .evaluation import score
+from .fast import cudagraph, speed
+from .fast.replicas import load_replicas, replica_state
+from .loop import RunResult, pick_device, preset_rules
 from .optim import Schedule, make_optimizer
 from .seeds import SeedsResult
 from .verdict import check_budget, check_memory, judge
@@ -48,6 +50,8 @@ def run_stacked(
     """`data` (already loaded, e.g. a subset) takes the place of `data_dir` when given."""
     from .api import _finish, write_header
 
+    if recipe.val:
+        raise ConfigError("--stacked does not hold out a validation split yet; drop --val")
     if recipe.schedule == "plateau":
         raise ConfigError(
             "--stacked shares one LR schedule across seeds, but plateau follows "
@@ -68,7 +72,7 @@ def run_stacked(
     for s in seeds:  # the exact initial weights of a single run with seed s
         torch.manual_seed(s)
         nets.append(build(spec, data.input_shape, data.classes))
-    net = build_stacked(spec, len(seeds), data.input_shape, data.classes)
+    net = build(spec, data.input_shape, data.classes, replicas=len(seeds))
     load_replicas(net, nets)
     net.to(dev)
     used = {**speed.apply(net, dev, runtime), "compile": False}
@@ -121,7 +125,7 @@ def run_stacked(
             runtime,
             data,
             data_dir,
-            (len(x_tr), len(x_te)),
+            (len(x_tr), len(x_te), 0),
             nets[0].table,
             {**env, "seed": s},
         )
@@ -154,7 +158,9 @@ def run_stacked(
                     f"loss became non-finite in epoch {epoch} for seeds {bad}; "
                     f"lower the learning rate (e.g. --lr {r.lr / 10:g})"
                 )
-            test_loss, test_correct = _evaluate(net, x_te, y_te, data.mean, data.std, S, runtime)
+            test_loss, test_correct = score(
+                net, x_te, y_te, data.mean, data.std, runtime.bf16, replicas=S
+            )
             secs = time.perf_counter() - t0
             lr_steps.append(lrs)
             for s in range(S):
@@ -188,33 +194,6 @@ def run_stacked(
         runs.write_json(d / runs.STATUS, {"state": "finished", "epoch": r.epochs})
         results.append(_finish(RunResult(d, histories[s], verdict, params), runtime, data_dir))
     return SeedsResult(tuple(seeds), tuple(results), target, spec.name)
-
-
-@torch.no_grad()
-def _evaluate(
-    net: Any,
-    x_te: torch.Tensor,
-    y_te: torch.Tensor,
-    mean: float,
-    std: float,
-    S: int,
-    runtime: Runtime,
-) -> tuple[list[float], list[int]]:
-    net.eval()
-    loss = torch.zeros(S, device=x_te.device)
-    correct = torch.zeros(S, device=x_te.device, dtype=torch.long)
-    for start in range(0, len(x_te), EVAL_BATCH):
-        x = standardize(x_te[start : start + EVAL_BATCH], mean, std)
-        y = y_te[start : start + EVAL_BATCH]
-        with speed.autocast(x.device, runtime.bf16):
-            out = net(x.repeat(1, S, 1, 1)).float()  # every replica sees the same test images
-        k = out.shape[-1]
-        ys = y.unsqueeze(1).expand(-1, S)
-        loss += (
-            F.cross_entropy(out.reshape(-1, k), ys.reshape(-1), reduction="none").view(-1, S).sum(0)
-        )
-        correct += (out.argmax(2) == ys).sum(0)
-    return (loss / len(x_te)).tolist(), correct.tolist()
 
 
 def _record(

@@ -28,8 +28,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..errors import ConfigError
-from .config import Runtime
+from ...errors import ConfigError
+from ..config import Runtime
 from .fastops import FastDropout, FastMaxPool, ReluDropout, ReluDropoutPool, overlaps
 
 # glibc mallopt(3) parameters

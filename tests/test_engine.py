@@ -52,10 +52,21 @@ def test_a_run_nobody_stops_is_finished(tmp_path):
     assert not r.stopped and cb.events[-1] == ("end", 2)
 
 
-def test_the_library_prints_nothing(tmp_path, capfd):
-    train("fast7806", Recipe(epochs=1, limit_train=256, limit_test=64), Target(None), rt(tmp_path))
+def test_the_library_prints_nothing_and_the_engine_draws_nothing(tmp_path, capfd):
+    r = train("fast7806", Recipe(epochs=1, limit_train=256, limit_test=64), Target(None),
+              Runtime(device="cpu", out=str(tmp_path / "runs"), threads=1))  # fmt: skip
     out, err = capfd.readouterr()
     assert out == "" and err == ""
+    assert not (r.run_dir / "report.md").exists()  # tinycnn.train adds the report writer
+
+
+def test_the_workbench_writes_the_report_unless_told_not_to(tmp_path):
+    import tinycnn
+
+    quick = Recipe(epochs=1, limit_train=256, limit_test=64)
+    on = tinycnn.train("fast7806", quick, Target(None), Runtime(out=str(tmp_path), threads=1))
+    off = tinycnn.train("fast7806", quick, Target(None), rt(tmp_path))  # report=False
+    assert (on.run_dir / "report.md").is_file() and not (off.run_dir / "report.md").exists()
 
 
 def test_val_split_is_stratified_disjoint_and_the_same_for_every_seed():

@@ -5,7 +5,7 @@ import pytest
 from tinycnn import zoo
 from tinycnn.cli import main
 from tinycnn.errors import BudgetError, ConfigError
-from tinycnn.presets import PRESETS, Preset, features, load_preset, static_conditions
+from tinycnn.rules import PRESETS, Preset, features, load_preset, static_conditions
 from tinycnn.spec import Spec, avgpool, conv, dropout, flatten, linear, maxpool
 from tinycnn.table import layer_table
 from tinycnn.training import Recipe, Runtime, Target, train

@@ -7,12 +7,13 @@ import pytest
 import torch
 from matplotlib.image import imread
 
+from tinycnn import train  # the workbench: the engine plus report.md
 from tinycnn.cli import main
 from tinycnn.errors import TinyCnnError
 from tinycnn.reports import compare, read_run, render_compare
 from tinycnn.reports.evaluate import confusion_matrix, per_class, summarize
 from tinycnn.reports.plots import DPI, WIDTH
-from tinycnn.training import Recipe, Runtime, Target, train
+from tinycnn.training import Recipe, Runtime, Target
 
 
 def test_confusion_and_per_class_on_known_predictions():

@@ -4,10 +4,11 @@ import statistics
 from pathlib import Path
 
 from tinycnn.cli import main
+from tinycnn.rules import judge
 from tinycnn.training import Recipe, Runtime, Target
+from tinycnn.training.group import SeedsResult
 from tinycnn.training.loop import RunResult
-from tinycnn.training.seeds import SeedsResult, run_seeds, workers_for
-from tinycnn.training.verdict import judge
+from tinycnn.training.seeds import run_seeds, workers_for
 
 
 def fake(accs):

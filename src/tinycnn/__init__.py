@@ -4,6 +4,7 @@ import tinycnn
 spec = tinycnn.zoo.get("gap7496")          # or tinycnn.load_spec_file("my.toml")
 model = tinycnn.build(spec)                # nn.Module; model.table is its layer table
 print(tinycnn.render_text(model.table))
+result = tinycnn.train(spec, tinycnn.Recipe(epochs=15))   # a run directory with report.md
 """
 
 from . import zoo
@@ -16,7 +17,30 @@ from .summary import render_json, render_markdown, render_text, verify
 from .table import Table, layer_table
 
 __version__ = "0.1.0"
+# train, resume, run_seeds (tinycnn.api, which writes reports) and the settings load on first
+# use, so that `import tinycnn` and the CLI's quick commands do not import matplotlib
+_LAZY = {
+    "train": "api",
+    "resume": "api",
+    "run_seeds": "api",
+    "Recipe": "training",
+    "Runtime": "training",
+    "Target": "training",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'tinycnn' has no attribute {name!r}")
+
+
 __all__ = [
+    "Recipe",
+    "Runtime",
+    "Target",
     "Dataset",
     "Layer",
     "Spec",
@@ -30,6 +54,9 @@ __all__ = [
     "render_json",
     "render_markdown",
     "render_text",
+    "resume",
+    "run_seeds",
+    "train",
     "verify",
     "zoo",
 ]

@@ -28,13 +28,16 @@ from torch.utils.data import Dataset as TorchDataset
 from . import zoo
 from .builder import build
 from .data import Dataset, load
+from .ranges import check_value
+from .rules import Target
 from .training import runs
 from .training.augment import apply_affine, rotation_matrix
-from .training.config import Recipe, Runtime, Target, check_value
+from .training.config import Recipe, Runtime
 from .training.fast.speed import resolve_bf16
 from .training.loop import Trainer, pick_device
 from .training.optim import Schedule, make_optimizer
 from .training.seeds import workers_for
+from .training.stacked import run_stacked
 
 PUBLISHED_MEAN, PUBLISHED_STD = 0.1307, 0.3081  # what the notebooks type in
 REFERENCE_WORKERS = 2
@@ -131,8 +134,6 @@ def _row(per_seed: list[Metrics], seconds_per_epoch: float, images: int, speed: 
 def _stacked_row(
     data: Dataset, model: str, epochs: int, n: int, runtime: Runtime
 ) -> dict[str, Any]:
-    from .training.stacked import run_stacked
-
     with tempfile.TemporaryDirectory() as tmp:
         rt = dataclasses.replace(runtime, out=tmp, progress=False, report=False)
         res = run_stacked(

@@ -11,8 +11,9 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
+from .data import MNIST_CLASSES, MNIST_INPUT
 from .spec import Prim, Spec
-from .table import MNIST_CLASSES, MNIST_INPUT, Table, layer_table
+from .table import Table, layer_table
 
 
 class TinyNet(nn.Sequential):

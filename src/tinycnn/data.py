@@ -31,6 +31,9 @@ UBYTE = 0x08  # IDX type code for unsigned bytes: the only one image datasets us
 IMAGES_NDIM, LABELS_NDIM = 3, 1
 CHECKSUMS = "SHA256SUMS"
 PIXEL_MAX = 255  # uint8 pixels
+# the bundled data's input: the default wherever no shape is given (other IDX data brings its own)
+MNIST_INPUT: tuple[int, int, int] = (1, 28, 28)
+MNIST_CLASSES = 10
 MIN_IMAGES = {"train": 2, "test": 1}  # batch norm trains on two images or more
 
 

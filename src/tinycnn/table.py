@@ -14,12 +14,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from .data import MNIST_CLASSES, MNIST_INPUT
 from .errors import SpecError
 from .spec import Spec
-
-# the bundled data's input: the default wherever no shape is given (other IDX data brings its own)
-MNIST_INPUT: tuple[int, int, int] = (1, 28, 28)
-MNIST_CLASSES = 10
 
 BYTES_PER_ACTIVATION = 4  # float32
 

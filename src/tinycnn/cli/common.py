@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..table import MNIST_CLASSES, MNIST_INPUT
+from ..data import MNIST_CLASSES, MNIST_INPUT, load
 
 
 def input_args(p: argparse.ArgumentParser) -> None:
@@ -16,7 +16,5 @@ def input_args(p: argparse.ArgumentParser) -> None:
 def shape_from_data(args: argparse.Namespace) -> tuple[tuple[int, int, int], int]:
     if args.data_dir is None:
         return MNIST_INPUT, MNIST_CLASSES  # bundled; avoids reading 11 MB just to print a table
-    from ..data import load
-
     ds = load(args.data_dir)
     return ds.input_shape, ds.classes

@@ -72,7 +72,7 @@ def cmd_zoo(args: argparse.Namespace) -> int:
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
-    from ..presets import PRESETS
+    from ..rules import PRESETS
 
     for p in PRESETS.values():
         print(f"{p.name:14s} {p.description}")
@@ -82,7 +82,7 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from ..presets import load_preset, static_conditions
+    from ..rules import load_preset, static_conditions
 
     preset, spec = load_preset(args.preset), zoo.resolve(args.model)
     shape, classes = shape_from_data(args)

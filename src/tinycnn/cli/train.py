@@ -9,15 +9,9 @@ from typing import Any
 
 from .. import zoo
 from ..errors import ConfigError
-from ..training.config import (
-    SECTIONS,
-    Recipe,
-    Runtime,
-    Target,
-    check_value,
-    load_config_file,
-    make,
-)
+from ..ranges import check_value
+from ..rules import Target
+from ..training.config import SECTIONS, Recipe, Runtime, load_config_file, make
 
 HELP = {
     "epochs": "epochs to train",
@@ -170,7 +164,7 @@ def format_epoch(m: dict) -> str:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from ..training import resume, train
+    from ..api import resume, train  # with report.md; matplotlib loads only when training
     from ..training.rundir import read_run
 
     check_value("seeds", args.seeds)
@@ -200,7 +194,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         epochs = getattr(args, "epochs", None)
         if epochs is not None and epochs != read_run(args.resume).config["recipe"]["epochs"]:
             print(f"resuming with --epochs {epochs}: training goes on to epoch {epochs}")
-        result = resume(args.resume, None, epoch, start, changes=changes, epochs=epochs)
+        result = resume(args.resume, None, epoch, start, changes, epochs)
     else:
         model = args.model or zoo.DEFAULT_MODEL
         result = train(model, recipe, target, runtime, args.data_dir, epoch, start)
@@ -247,7 +241,8 @@ RESUME_REFUSES = {
 
 
 def _train_seeds(args: argparse.Namespace, recipe, target, runtime) -> int:  # noqa: ANN001
-    from ..training.seeds import run_seeds, save_seeds
+    from ..api import run_seeds
+    from ..reports.seeds import save_seeds
 
     seeds = list(range(recipe.seed, recipe.seed + args.seeds))
     how = "one stacked model" if args.stacked else "parallel processes"

@@ -28,11 +28,15 @@ from typing import Any
 
 from .. import tomlfile, zoo
 from ..errors import ConfigError
+from ..ranges import check_value
+from ..reports import ReportWriter
+from ..rules import Target, load_preset, static_conditions
 from ..spec import Spec
 from ..training import runs
-from ..training.config import Recipe, Runtime, Target, check_value, make
+from ..training.config import Recipe, Runtime, make
 from ..training.rundir import RunDirError, read_run
 from ..training.seeds import run_seeds
+from .markdown import write_ladder_md
 
 LADDER_KEYS = {"title", "description", "model", "preset", "target", "recipe", "seeds", "steps"}
 STEP_KEYS = {"title", "target", "spec", "recipe", "model"}
@@ -151,7 +155,6 @@ def _known(d: Any, keys: set[str], where: str) -> None:
 def _check_preset(step: Step, target: Target, at: str) -> None:
     if target.preset is None:
         return
-    from ..presets import load_preset, static_conditions
 
     preset = load_preset(target.preset)
     broken = [c.text for c in static_conditions(preset, step.spec, step.recipe.epochs) if not c.ok]
@@ -168,8 +171,6 @@ def run_ladder(
     on_step: Any = None,
 ) -> Path:
     """Run every unfinished step; returns the ladder directory (ladder.md written there)."""
-    from .markdown import write_ladder_md
-
     n = ladder.seeds if seeds is None else seeds
     check_value("seeds", n)
     d = Path(out_dir)
@@ -185,7 +186,10 @@ def run_ladder(
             continue
         rt = dataclasses.replace(runtime, out=str(d / f"step{step.index:02d}"))
         seeds_list = [step.recipe.seed + i for i in range(n)]
-        res = run_seeds(step.spec, step.recipe, ladder.target, rt, seeds_list, data_dir)
+        res = run_seeds(
+            step.spec, step.recipe, ladder.target, rt, seeds_list, data_dir,
+            callbacks=[ReportWriter(data_dir)],
+        )  # fmt: skip
         state["steps"][key] = {
             "fingerprint": fp,
             "title": step.title,

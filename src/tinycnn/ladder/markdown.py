@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ..reports import plots
+from ..rules import load_preset
 from ..table import layer_table
 from ..training import runs
 from ..training.rundir import read_run
@@ -68,8 +69,6 @@ def write_ladder_md(ladder: Any, state: dict[str, Any], d: Path) -> Path:
     target = t.target
     k = t.consistent
     if t.preset is not None:
-        from ..presets import load_preset
-
         p = load_preset(t.preset)
         target, k = p.target, p.consistent
     rows, curves, prev = [], {}, None

@@ -3,10 +3,11 @@
 from ..training.rundir import Run, read_run
 from .compare import compare, render_compare
 from .evaluate import Evaluation, evaluate_run
-from .report import write_report
+from .report import ReportWriter, write_report
 
 __all__ = [
     "Evaluation",
+    "ReportWriter",
     "Run",
     "compare",
     "evaluate_run",

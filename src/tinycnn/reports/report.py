@@ -11,7 +11,9 @@ from typing import Any
 from ..summary import render_markdown
 from ..table import layer_table
 from ..training import runs
-from ..training.rundir import Run
+from ..training.callbacks import Callback
+from ..training.loop import RunResult
+from ..training.rundir import Run, read_run
 from . import plots
 from .evaluate import Evaluation, evaluate_run
 
@@ -123,3 +125,15 @@ def write_report(run_dir: str | Path, data_dir: str | Path | None = None) -> Pat
     out = run.path / "report.md"
     runs.write_text(out, "\n".join(lines))
     return out
+
+
+class ReportWriter(Callback):
+    """Writes report.md and its pictures when a run ends, unless the run's `Runtime.report` is
+    off. The CLI, ladders and `tinycnn.train` attach it; the training engine draws nothing."""
+
+    def __init__(self, data_dir: str | Path | None = None):
+        self.data_dir = data_dir
+
+    def on_end(self, trainer: Any, result: RunResult | None) -> None:
+        if result is not None and read_run(result.run_dir).config["runtime"].get("report", True):
+            write_report(result.run_dir, self.data_dir)

@@ -1,10 +1,10 @@
 """Training: `train()` runs a recipe on a model and keeps everything in a new run directory."""
 
+from ..rules import Target, Verdict, judge
 from .api import resume, train
 from .callbacks import Callback, ProgressBar
-from .config import Recipe, Runtime, Target
+from .config import Recipe, Runtime
 from .loop import RunResult, Trainer
-from .verdict import Verdict, judge
 
 __all__ = [
     "Callback",

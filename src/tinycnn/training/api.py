@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from .. import zoo
-from ..data import Dataset, load
+from ..data import load
 from ..errors import ConfigError, TinyCnnError
+from ..rules import Target
 from ..spec import Spec
-from ..table import Table
 from . import runs
 from .callbacks import Callback, Hooks, ProgressBar
-from .config import Recipe, Runtime, Target, make, to_dict
+from .config import Recipe, Runtime, make, to_dict
 from .loop import LAST_KEYS, OnEpoch, RunResult, Trainer
 from .rundir import read_run
 
@@ -49,7 +49,7 @@ def train(
             _discard(run_dir)  # refused before training (budget, spec): leave no empty run
             raise
         env = runs.environment(trainer.device, trainer.threads, recipe.seed)
-        write_header(
+        runs.write_header(
             run_dir,
             spec,
             recipe,
@@ -61,8 +61,7 @@ def train(
             trainer.model.table,
             {**env, "speed": trainer.speed},
         )
-        hooks = _callbacks(trainer.runtime, callbacks, on_start, on_epoch)
-        return _finish(trainer.fit(hooks), runtime, data_dir)
+        return trainer.fit(_callbacks(trainer.runtime, callbacks, on_start, on_epoch))
 
 
 def _callbacks(
@@ -70,50 +69,6 @@ def _callbacks(
 ) -> list[Callback]:
     hooks = [*given, Hooks(on_start, on_epoch)]
     return [ProgressBar(), *hooks] if runtime.progress else hooks
-
-
-def write_header(
-    run_dir: Path,
-    spec: Spec,
-    recipe: Recipe,
-    target: Target,
-    runtime: Runtime,
-    data: Dataset,
-    data_dir: str | Path | None,
-    sizes: tuple[int, int, int],  # train, test, val images used
-    table: Table,
-    env: dict[str, Any],
-) -> None:
-    """What a run directory holds before its first epoch: the resolved config and the model."""
-    config = {
-        "model": spec.to_dict(),
-        "recipe": to_dict(recipe),
-        "target": to_dict(target),
-        "runtime": to_dict(runtime),
-        "data": {  # the folder resolved, so the run resumes from any working directory
-            "dir": None if data_dir is None else str(Path(data_dir).resolve()),
-            "source": data.source,
-            "classes": data.classes,
-            "input_shape": list(data.input_shape),
-            "mean": data.mean,
-            "std": data.std,
-            "train": sizes[0],
-            "test": sizes[1],
-            "val": sizes[2],
-        },
-    }
-    runs.write_json(run_dir / runs.CONFIG, config)
-    runs.write_text(run_dir / "spec.toml", spec.to_toml())
-    runs.write_json(run_dir / "table.json", table.to_json())
-    runs.write_json(run_dir / runs.ENV, env)
-
-
-def _finish(result: RunResult, runtime: Runtime, data_dir: str | Path | None) -> RunResult:
-    if runtime.report:
-        from ..reports import write_report  # matplotlib is only imported when reporting
-
-        write_report(result.run_dir, data_dir)
-    return result
 
 
 # What `resume` may change: the runtime (where it runs), and the epoch count where the LR
@@ -160,8 +115,7 @@ def resume(
         trainer.load_state(runs.load_checkpoint(ckpt, LAST_KEYS, trainer.device))
         if recipe.epochs != cfg["recipe"]["epochs"]:
             runs.write_json(d / runs.CONFIG, {**cfg, "recipe": to_dict(recipe)})
-        hooks = _callbacks(trainer.runtime, callbacks, on_start, on_epoch)
-        return _finish(trainer.fit(hooks), runtime, data_dir)
+        return trainer.fit(_callbacks(trainer.runtime, callbacks, on_start, on_epoch))
 
 
 def _more_epochs(d: Path, recipe: Recipe, epochs: int, done: int) -> Recipe:

@@ -8,7 +8,6 @@ the data-order generator, the augmentation generator, and torch's global RNG (dr
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import math
 import os
 import time
@@ -22,17 +21,17 @@ import torch.nn.functional as F
 
 from ..builder import TinyNet, build
 from ..data import Dataset, split_val
-from ..errors import BudgetError, TrainingDiverged, TrainingInterrupted
+from ..errors import ConfigError, TrainingDiverged, TrainingInterrupted
+from ..rules import Target, Verdict, check_budget, check_memory, judge, preset_rules
 from ..spec import Spec
 from ..table import layer_table
 from . import augment as aug
 from . import runs
 from .callbacks import Callback
-from .config import Recipe, Runtime, Target
+from .config import Recipe, Runtime
 from .evaluation import score
 from .fast import cudagraph, speed
 from .optim import Schedule, make_optimizer
-from .verdict import Condition, Verdict, check_budget, check_memory, judge
 
 DIVERGENCE_CHECK_EVERY_CUDA = 25  # steps between loss checks on a GPU (each costs a sync)
 # A batch loss this many times that of guessing uniformly (ln C) means training has exploded:
@@ -57,29 +56,8 @@ def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        from ..errors import ConfigError
-
         raise ConfigError("device = 'cuda' but no CUDA GPU is visible; use --device cpu or auto")
     return torch.device(name)
-
-
-def preset_rules(
-    spec: Spec, recipe: Recipe, target: Target, data: Dataset
-) -> tuple[Target, list[Condition]]:
-    """A preset's accuracy rule becomes the target; its other rules are checked now."""
-    if target.preset is None:
-        return target, []
-    from ..presets import load_preset, static_conditions  # presets imports training
-
-    p = load_preset(target.preset)
-    rules = static_conditions(p, spec, recipe.epochs, data.input_shape, data.classes)
-    broken = [c.text for c in rules if not c.ok]
-    if broken:
-        raise BudgetError(
-            f"{spec.name} breaks preset {p.name}: {'; '.join(broken)}; "
-            f"change the spec or recipe (tinycnn presets lists the rules)"
-        )
-    return dataclasses.replace(target, target=p.target, consistent=p.consistent), rules
 
 
 class Trainer:
@@ -107,7 +85,9 @@ class Trainer:
         self.params = table.total_params
         check_budget(target, spec.name, self.params, r.epochs)
         check_memory(spec.name, table, r.batch_size)
-        self.target, self.rules = preset_rules(spec, r, target, data)
+        self.target, self.rules = preset_rules(
+            spec, r.epochs, target, data.input_shape, data.classes
+        )
         torch.manual_seed(r.seed)  # global RNG: parameter init here, dropout masks later
         self.model: TinyNet = build(spec, data.input_shape, data.classes)
         self.model.to(self.device)

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from ..builder import TinyNet, build
+from ..data import MNIST_CLASSES, MNIST_INPUT
 from ..spec import Spec
-from ..table import MNIST_CLASSES, MNIST_INPUT
 from .runs import (
     CONFIG,
     LAST,

@@ -1,8 +1,11 @@
-"""Run directories: one new directory per run, never overwritten; files written atomically."""
+"""Writing run directories: one new directory per run, never overwritten; files written
+atomically; the header (config, spec, table, environment) a run holds before its first epoch.
+Reading them back is `rundir.py`."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import os
@@ -16,7 +19,12 @@ from typing import Any
 
 import torch
 
+from ..data import Dataset
 from ..errors import TinyCnnError
+from ..rules import Target
+from ..spec import Spec
+from ..table import Table
+from .config import Recipe, Runtime
 
 # what a run directory holds (written here, read back by rundir.py)
 CONFIG, METRICS, LR_STEPS = "config.json", "metrics.jsonl", "lr_steps.jsonl"
@@ -207,3 +215,39 @@ def environment(device: torch.device, threads: int, seed: int) -> dict[str, Any]
         "threads": threads,
         "seed": seed,
     }
+
+
+def write_header(
+    run_dir: Path,
+    spec: Spec,
+    recipe: Recipe,
+    target: Target,
+    runtime: Runtime,
+    data: Dataset,
+    data_dir: str | Path | None,
+    sizes: tuple[int, int, int],  # train, test, val images used
+    table: Table,
+    env: dict[str, Any],
+) -> None:
+    """What a run directory holds before its first epoch: the resolved config and the model."""
+    config = {
+        "model": spec.to_dict(),
+        "recipe": dataclasses.asdict(recipe),
+        "target": dataclasses.asdict(target),
+        "runtime": dataclasses.asdict(runtime),
+        "data": {  # the folder resolved, so the run resumes from any working directory
+            "dir": None if data_dir is None else str(Path(data_dir).resolve()),
+            "source": data.source,
+            "classes": data.classes,
+            "input_shape": list(data.input_shape),
+            "mean": data.mean,
+            "std": data.std,
+            "train": sizes[0],
+            "test": sizes[1],
+            "val": sizes[2],
+        },
+    }
+    write_json(run_dir / CONFIG, config)
+    write_text(run_dir / "spec.toml", spec.to_toml())
+    write_json(run_dir / "table.json", table.to_json())
+    write_json(run_dir / ENV, env)

@@ -13,89 +13,29 @@ import dataclasses
 import multiprocessing as mp
 import os
 import signal
-import statistics
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import zoo
 from ..errors import ConfigError, TrainingInterrupted
+from ..rules import Target
 from ..spec import Spec
 from . import runs
-from .config import Recipe, Runtime, Target
+from .api import train
+from .callbacks import Callback
+from .config import Recipe, Runtime
+from .group import SeedsResult
 from .loop import RunResult
+from .stacked import run_stacked
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-@dataclass(frozen=True)
-class SeedsResult:
-    seeds: tuple[int, ...]
-    runs: tuple[RunResult, ...]
-    target: Target
-    model: str = "model"  # the spec's name, for naming the group's directory
-
-    @property
-    def n(self) -> int:
-        return len(self.runs)
-
-    @property
-    def passed(self) -> int:
-        return sum(r.verdict.passed for r in self.runs)
-
-    def last_k_min(self) -> list[float]:
-        k = self.target.consistent
-        return [min(m["test_acc"] for m in r.metrics[-k:]) for r in self.runs]
-
-    def per_epoch(self) -> list[dict[str, float]]:
-        epochs = min(len(r.metrics) for r in self.runs)
-        out = []
-        for e in range(epochs):
-            accs = [r.metrics[e]["test_acc"] for r in self.runs]
-            out.append(
-                {
-                    "epoch": e + 1,
-                    "mean": statistics.fmean(accs),
-                    "std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
-                    "min": min(accs),
-                    "max": max(accs),
-                }
-            )
-        return out
-
-    def summary(self) -> dict[str, Any]:
-        mins = self.last_k_min()
-        return {
-            "seeds": list(self.seeds),
-            "n": self.n,
-            "passed": self.passed,
-            "last_k": self.target.consistent,
-            "target": self.target.target,
-            "last_k_min": mins,
-            "last_k_min_mean": statistics.fmean(mins),
-            "last_k_min_std": statistics.stdev(mins) if len(mins) > 1 else 0.0,
-            "per_epoch": self.per_epoch(),
-            "runs": [str(r.run_dir) for r in self.runs],
-            "seconds_per_epoch": statistics.fmean(
-                m["seconds"] for r in self.runs for m in r.metrics
-            ),
-        }
-
-    def line(self) -> str:
-        s = self.summary()
-        return (
-            f"{s['passed']}/{s['n']} seeds met the target; min of the last {s['last_k']} "
-            f"epochs: {s['last_k_min_mean']:.2f} ± {s['last_k_min_std']:.2f}% "
-            f"(mean ± std over {s['n']} seeds)"
-        )
-
-
 def _one(args: tuple[Any, ...]) -> RunResult:
-    from .api import train
-
-    model, recipe, target, runtime, data_dir, run_dir = args
-    return train(model, recipe, target, runtime, data_dir, run_dir=run_dir)
+    model, recipe, target, runtime, data_dir, run_dir, callbacks = args
+    return train(model, recipe, target, runtime, data_dir, run_dir=run_dir, callbacks=callbacks)
 
 
 def _stop_once(signum: int, frame: object) -> None:
@@ -156,12 +96,11 @@ def run_seeds(
     data_dir: str | Path | None = None,
     workers: int | None = None,
     stacked: bool = False,
+    callbacks: Sequence[Callback] = (),
 ) -> SeedsResult:
     """One run per seed: in parallel processes, or (`stacked`) as one stacked model."""
     if stacked:
-        from .stacked import run_stacked  # stacked.py builds on SeedsResult
-
-        return run_stacked(model, recipe, target, runtime, seeds, data_dir)
+        return run_stacked(model, recipe, target, runtime, seeds, data_dir, callbacks=callbacks)
     if not seeds:
         raise ConfigError("no seeds given; give at least one (--seeds 1 or more)")
     procs, threads = workers_for(len(seeds))
@@ -174,7 +113,7 @@ def run_seeds(
     # made here, so that after Ctrl-C this process can name every seed's run
     dirs = [runs.new_run_dir(runtime.out, spec.name) for _ in seeds]
     jobs = [
-        (spec, dataclasses.replace(recipe, seed=s), target, rt, data_dir, d)
+        (spec, dataclasses.replace(recipe, seed=s), target, rt, data_dir, d, tuple(callbacks))
         for s, d in zip(seeds, dirs, strict=True)
     ]
     try:
@@ -194,20 +133,3 @@ def run_seeds(
     finally:
         _discard_unused(dirs)
     return SeedsResult(tuple(seeds), tuple(results), target, spec.name)
-
-
-def save_seeds(res: SeedsResult, out: str | Path) -> Path:
-    """A directory for the group: seeds.json (summary + run directories) and a band picture."""
-    from ..reports import plots  # matplotlib only when saving pictures
-
-    name = res.model
-    d = runs.new_run_dir(out, f"{name}-seeds")
-    runs.write_json(
-        d / "seeds.json",
-        {**res.summary(), "line": res.line(), "verdicts": [r.verdict.line() for r in res.runs]},
-    )
-    fig = plots.learning_curves(
-        [r.metrics for r in res.runs], res.target.target, f"{name}: {res.n} seeds"
-    )
-    plots.save(fig, d / "curves.png")
-    return d

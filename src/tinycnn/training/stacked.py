@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,18 +25,19 @@ from .. import zoo
 from ..builder import build
 from ..data import Dataset, load
 from ..errors import ConfigError, TrainingDiverged, TrainingInterrupted
+from ..rules import Target, check_budget, check_memory, judge, preset_rules
 from ..spec import Spec
 from ..table import layer_table
 from . import augment as aug
 from . import runs
-from .config import Recipe, Runtime, Target
+from .callbacks import Callback
+from .config import Recipe, Runtime
 from .evaluation import score
 from .fast import cudagraph, speed
 from .fast.replicas import load_replicas, replica_state
-from .loop import RunResult, pick_device, preset_rules
+from .group import SeedsResult
+from .loop import RunResult, pick_device
 from .optim import Schedule, make_optimizer
-from .seeds import SeedsResult
-from .verdict import check_budget, check_memory, judge
 
 
 def run_stacked(
@@ -46,10 +48,11 @@ def run_stacked(
     seeds: list[int],
     data_dir: str | Path | None = None,
     data: Dataset | None = None,
+    callbacks: Sequence[Callback] = (),
 ) -> SeedsResult:
-    """`data` (already loaded, e.g. a subset) takes the place of `data_dir` when given."""
-    from .api import _finish, write_header
-
+    """`data` (already loaded, e.g. a subset) takes the place of `data_dir` when given.
+    There is no per-seed Trainer here: each callback's `on_end(None, result)` sees every seed's
+    finished run (a report writer needs no more)."""
     if recipe.val:
         raise ConfigError("--stacked does not hold out a validation split yet; drop --val")
     if recipe.schedule == "plateau":
@@ -67,7 +70,7 @@ def run_stacked(
     params = table.total_params
     check_budget(target, spec.name, params, recipe.epochs)
     check_memory(spec.name, table, recipe.batch_size * len(seeds), len(seeds))
-    target, rules = preset_rules(spec, recipe, target, data)
+    target, rules = preset_rules(spec, recipe.epochs, target, data.input_shape, data.classes)
     nets = []
     for s in seeds:  # the exact initial weights of a single run with seed s
         torch.manual_seed(s)
@@ -117,7 +120,7 @@ def run_stacked(
     dirs = []
     for s in seeds:
         d = runs.new_run_dir(runtime.out, spec.name)
-        write_header(
+        runs.write_header(
             d,
             spec,
             dataclasses.replace(r, seed=s),
@@ -192,7 +195,9 @@ def run_stacked(
         verdict = judge(target, accs, params, r.epochs, rules)
         runs.write_json(d / runs.VERDICT, verdict.to_json())
         runs.write_json(d / runs.STATUS, {"state": "finished", "epoch": r.epochs})
-        results.append(_finish(RunResult(d, histories[s], verdict, params), runtime, data_dir))
+        results.append(RunResult(d, histories[s], verdict, params))
+        for cb in callbacks:
+            cb.on_end(None, results[-1])
     return SeedsResult(tuple(seeds), tuple(results), target, spec.name)
 
 

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import tomlfile
-from .errors import ConfigError
-from .spec import Spec
-from .table import MNIST_CLASSES, MNIST_INPUT, Table, layer_table
-from .training.verdict import Condition
+from .. import tomlfile
+from ..data import MNIST_CLASSES, MNIST_INPUT
+from ..errors import BudgetError, ConfigError
+from ..spec import Spec
+from ..table import Table, layer_table
+from .verdict import Condition, Target
 
 FEATURES = {
     "bn": "batch norm",
@@ -193,3 +194,25 @@ def static_conditions(
 
 def as_dict(preset: Preset) -> dict[str, Any]:
     return {**dataclasses.asdict(preset), "rules": preset.rules()}
+
+
+def preset_rules(
+    spec: Spec,
+    epochs: int,
+    target: Target,
+    input_shape: tuple[int, int, int] = MNIST_INPUT,
+    classes: int = MNIST_CLASSES,
+) -> tuple[Target, list[Condition]]:
+    """A run's target with its preset applied: the preset's accuracy rule becomes the target,
+    and its other rules are checked now, before training (a broken one is a BudgetError)."""
+    if target.preset is None:
+        return target, []
+    p = load_preset(target.preset)
+    rules = static_conditions(p, spec, epochs, input_shape, classes)
+    broken = [c.text for c in rules if not c.ok]
+    if broken:
+        raise BudgetError(
+            f"{spec.name} breaks preset {p.name}: {'; '.join(broken)}; "
+            f"change the spec or recipe (tinycnn presets lists the rules)"
+        )
+    return dataclasses.replace(target, target=p.target, consistent=p.consistent), rules

@@ -1,4 +1,4 @@
-"""Verdicts: every condition of a target, its numbers, and whether it held.
+"""Targets and verdicts: what counts as success, and every condition of it with its numbers.
 
 `PASS  test ≥ 99.40% in each of the last 3 epochs (99.41, 99.45, 99.53) · 7,496 ≤ 8,000 params ·
 15 ≤ 15 epochs`
@@ -9,9 +9,29 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from ..errors import BudgetError
+from ..errors import BudgetError, ConfigError
+from ..ranges import check_fields
 from ..table import Table
-from .config import Target
+
+
+@dataclass(frozen=True)
+class Target:
+    """What counts as success; checked at the end of the run (and budgets before it starts)."""
+
+    target: float | None = 99.4  # test accuracy, percent
+    consistent: int = 3  # ≥ target in each of the last k epochs
+    max_params: int | None = None
+    min_params: int | None = None
+    max_epochs: int | None = None
+    preset: str | None = None  # assignment rule set (tinycnn presets); sets target/consistent
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+        if None not in (self.min_params, self.max_params) and self.min_params > self.max_params:
+            raise ConfigError(
+                f"min_params = {self.min_params} is above max_params = {self.max_params}: "
+                f"no model can meet both; lower min_params or raise max_params"
+            )
 
 
 @dataclass(frozen=True)

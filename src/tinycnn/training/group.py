@@ -1,0 +1,77 @@
+"""A group of runs of one recipe over several seeds: "consistently", measured.
+
+Per epoch, mean ± std test accuracy over the seeds; per seed, the minimum over the last k
+epochs; and how many seeds met the target. Made by `run_seeds` (parallel processes) and
+`run_stacked` (one stacked model) alike.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from typing import Any
+
+from ..rules import Target
+from .loop import RunResult
+
+
+@dataclass(frozen=True)
+class SeedsResult:
+    seeds: tuple[int, ...]
+    runs: tuple[RunResult, ...]
+    target: Target
+    model: str = "model"  # the spec's name, for naming the group's directory
+
+    @property
+    def n(self) -> int:
+        return len(self.runs)
+
+    @property
+    def passed(self) -> int:
+        return sum(r.verdict.passed for r in self.runs)
+
+    def last_k_min(self) -> list[float]:
+        k = self.target.consistent
+        return [min(m["test_acc"] for m in r.metrics[-k:]) for r in self.runs]
+
+    def per_epoch(self) -> list[dict[str, float]]:
+        epochs = min(len(r.metrics) for r in self.runs)
+        out = []
+        for e in range(epochs):
+            accs = [r.metrics[e]["test_acc"] for r in self.runs]
+            out.append(
+                {
+                    "epoch": e + 1,
+                    "mean": statistics.fmean(accs),
+                    "std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
+                    "min": min(accs),
+                    "max": max(accs),
+                }
+            )
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        mins = self.last_k_min()
+        return {
+            "seeds": list(self.seeds),
+            "n": self.n,
+            "passed": self.passed,
+            "last_k": self.target.consistent,
+            "target": self.target.target,
+            "last_k_min": mins,
+            "last_k_min_mean": statistics.fmean(mins),
+            "last_k_min_std": statistics.stdev(mins) if len(mins) > 1 else 0.0,
+            "per_epoch": self.per_epoch(),
+            "runs": [str(r.run_dir) for r in self.runs],
+            "seconds_per_epoch": statistics.fmean(
+                m["seconds"] for r in self.runs for m in r.metrics
+            ),
+        }
+
+    def line(self) -> str:
+        s = self.summary()
+        return (
+            f"{s['passed']}/{s['n']} seeds met the target; min of the last {s['last_k']} "
+            f"epochs: {s['last_k_min_mean']:.2f} ± {s['last_k_min_std']:.2f}% "
+            f"(mean ± std over {s['n']} seeds)"
+        )

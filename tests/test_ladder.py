@@ -121,8 +121,11 @@ def test_ladder_cli_errors(tmp_path, capsys):
 def test_shipped_example_ladders_parse_and_fit_their_presets():
     from pathlib import Path
 
+    from tinycnn.rules import PRESETS
+
     files = sorted(Path(__file__).parent.parent.glob("examples/ladders/*.toml"))
-    assert len(files) == 4
+    ladders = [load_ladder(f) for f in files]
+    assert {lad.target.preset for lad in ladders} == set(PRESETS)  # one per assignment
     for f in files:
         lad = load_ladder(f)  # raises if a step changes nothing or breaks the preset
         assert lad.steps and all(s.goal for s in lad.steps), f

@@ -1,11 +1,13 @@
 """Presets on zoo models: each rule both passing and failing, and the messages users see."""
 
+import dataclasses
+
 import pytest
 
-from tinycnn import zoo
+from tinycnn import build, zoo
 from tinycnn.cli import main
 from tinycnn.errors import BudgetError, ConfigError
-from tinycnn.rules import PRESETS, Preset, features, load_preset, static_conditions
+from tinycnn.rules import PRESETS, features, load_preset, static_conditions
 from tinycnn.spec import Spec, avgpool, conv, dropout, flatten, linear, maxpool
 from tinycnn.table import layer_table
 from tinycnn.training import Recipe, Runtime, Target, train
@@ -100,7 +102,8 @@ def test_train_with_preset_refuses_and_judges(tmp_path):
 
 def test_check_cli(capsys):
     assert main(["check", "fc14k", "--preset", "12k-18k", "--epochs", "19"]) == 0
-    assert capsys.readouterr().out.startswith("PASS  fc14k vs 12k-18k: 14,010 params in")
+    params = sum(p.numel() for p in build(zoo.get("fc14k")).parameters())  # the module's count
+    assert capsys.readouterr().out.startswith(f"PASS  fc14k vs 12k-18k: {params:,} params in")
     assert main(["check", "gap7496", "--preset", "under20k-nofc"]) == 0
     assert main(["check", "seq9274", "--preset", "under8k"]) == 1
     assert "✗ 9,274 ≥ 8,000 params" in capsys.readouterr().out
@@ -108,5 +111,40 @@ def test_check_cli(capsys):
     assert "12k-18k" in capsys.readouterr().out
 
 
-def test_preset_dataclass_is_data():
-    assert isinstance(PRESETS["under8k"], Preset)
+# The four assignments as their write-ups state them: the oracle the built-in presets must match.
+ASSIGNMENTS = {
+    "under8k": ["< 8,000 params", "≤ 15 epochs", "test ≥ 99.4% in each of the last 3 epochs"],
+    "under10k": ["< 10,000 params", "≤ 15 epochs", "test ≥ 99.4% in each of the last 3 epochs"],
+    "under20k-nofc": [
+        "< 20,000 params",
+        "< 20 epochs",
+        "test ≥ 99.4% in the last epoch",
+        "no fully connected layer",
+    ],
+    "12k-18k": [
+        "12,000–18,000 params",
+        "exactly 19 epochs",
+        "test ≥ 99.4% in the last epoch",
+        "must have batch norm",
+        "must have global average pool",
+        "must have fully connected layer",
+        "must have 1×1 conv",
+        "must have dropout",
+        "dropout exactly 0.069",
+    ],
+}
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_builtin_presets_state_the_assignments(name):
+    assert PRESETS[name].rules() == ASSIGNMENTS[name]
+
+
+def test_a_preset_file_is_the_same_data(tmp_path):
+    """A preset is data: the TOML file with the built-in's fields loads as an equal Preset."""
+    p = tmp_path / "under8k.toml"
+    p.write_text("params_below = 8000\nepochs_at_most = 15\nconsistent = 3\n")
+    got = load_preset(p)
+    assert (
+        dataclasses.replace(got, description=PRESETS["under8k"].description) == PRESETS["under8k"]
+    )

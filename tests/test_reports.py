@@ -28,7 +28,6 @@ def test_confusion_and_per_class_on_known_predictions():
 
 
 def test_class_never_predicted_has_zero_precision():
-    _, _, _ = per_class(confusion_matrix(torch.tensor([0, 1]), torch.tensor([0, 0]), 2))
     precision, recall, _ = per_class(
         confusion_matrix(torch.tensor([0, 1]), torch.tensor([0, 0]), 2)
     )

@@ -15,15 +15,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import platform
 import tempfile
 import time
 from pathlib import Path
 
-import torch
-
 from tinycnn import zoo
-from tinycnn.training import Recipe, Runtime, Target
+from tinycnn.training import Recipe, Runtime, Target, runs
 from tinycnn.training.seeds import run_seeds, workers_for
 
 # --bf16 / --no-bf16 / neither → (the flag in the recorded command, the output file's suffix)
@@ -54,10 +51,7 @@ def main() -> None:
         "recipe": dataclasses.asdict(recipe),
         "target": dataclasses.asdict(target),
         "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor(),
-            "cpu_count": __import__("os").cpu_count(),
-            "torch": torch.__version__,
+            **runs.machine(),
             "processes": procs,
             "threads_per_process": threads,
         },

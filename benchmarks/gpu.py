@@ -20,8 +20,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
-import platform
 import statistics
 import tempfile
 import time
@@ -86,9 +84,7 @@ def main() -> None:
         + ("" if args.options else " --no-options")
         + (" --compile" if args.compile else ""),
         "machine": {
-            "platform": platform.platform(),
-            "cpu_count": os.cpu_count(),
-            "torch": torch.__version__,
+            **runs.machine(),
             "device_name": torch.cuda.get_device_name(),
         },
         "recipe": dataclasses.asdict(Recipe()),

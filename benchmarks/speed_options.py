@@ -18,7 +18,6 @@ import argparse
 import json
 import multiprocessing as mp
 import os
-import platform
 import resource
 import statistics
 import time
@@ -30,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from tinycnn import build, zoo
+from tinycnn.training import runs
 from tinycnn.training.fast.speed import (
     native_bf16,
     reuse_freed_memory,
@@ -150,11 +150,7 @@ def main() -> None:
         "rounds": args.rounds,
         "ms_per_step_each_round": {name: [ms for ms, _ in v] for name, v in samples.items()},
         "threads": args.threads,
-        "machine": {
-            "platform": platform.platform(),
-            "cpu_count": os.cpu_count(),
-            "torch": torch.__version__,
-        },
+        "machine": runs.machine(),
         "bf16_native": native_bf16(torch.device("cpu")),
         "options": {name: sorted(opts) for name, opts in options.items()},
         "ms_per_step": rows,

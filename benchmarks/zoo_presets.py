@@ -12,15 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
-import os
-import platform
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import torch
-
-from tinycnn.training import Recipe, Runtime, Target, train
+from tinycnn.training import Recipe, Runtime, Target, runs, train
 
 JOBS = [
     ("gap7496", "under8k", 15),
@@ -62,9 +58,7 @@ def main() -> None:
     result = {
         "command": f"python benchmarks/zoo_presets.py --seeds {args.seeds}",
         "machine": {
-            "platform": platform.platform(),
-            "cpu_count": os.cpu_count(),
-            "torch": torch.__version__,
+            **runs.machine(),
             "processes": 2,
             "threads_each": 1,
         },

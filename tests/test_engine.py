@@ -105,3 +105,14 @@ def test_select_val_needs_a_split():
 
     with pytest.raises(ConfigError, match="select = 'val' needs a validation split"):
         Recipe(select="val")
+
+
+def test_a_stacked_group_is_the_same_trainer_with_replicas(tmp_path):
+    """Callbacks see each replica's row and each replica's end; one stop stops the group."""
+    from tinycnn.training.stacked import run_stacked
+
+    cb = Recorder(stop_after=1)
+    group = run_stacked("fast7806", QUICK, Target(None), rt(tmp_path), [1, 2], callbacks=[cb])
+    assert cb.events == ["start", ("epoch", 1), ("epoch", 1), ("end", 1), ("end", 1)]
+    assert [r.stopped for r in group.runs] == [True, True]
+    assert len({r.run_dir for r in group.runs}) == 2

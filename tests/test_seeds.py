@@ -7,7 +7,7 @@ from tinycnn.cli import main
 from tinycnn.rules import judge
 from tinycnn.training import Recipe, Runtime, Target
 from tinycnn.training.group import SeedsResult
-from tinycnn.training.loop import RunResult
+from tinycnn.training.result import RunResult
 from tinycnn.training.seeds import run_seeds, workers_for
 
 

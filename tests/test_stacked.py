@@ -63,7 +63,7 @@ def test_stacked_training_matches_single_runs(tmp_path, bf16):
     from tinycnn.training.stacked import run_stacked
 
     spec = zoo.get("gap7496").with_(dropout=0.0)
-    recipe = Recipe(epochs=1, limit_train=128, limit_test=256, batch_size=64, rotate=0.0)
+    recipe = Recipe(epochs=1, limit_train=128, limit_test=256, batch_size=64, rotate=0.0, val=100)
     rt = Runtime(
         device="cpu", out=str(tmp_path), progress=False, threads=1, report=False, bf16=bf16
     )
@@ -76,6 +76,7 @@ def test_stacked_training_matches_single_runs(tmp_path, bf16):
         for a, b in zip(run.metrics, single, strict=True):
             assert a["train_loss"] == pytest.approx(b["train_loss"], rel=rtol)
             assert a["test_loss"] == pytest.approx(b["test_loss"], rel=rtol)
+            assert a["val_loss"] == pytest.approx(b["val_loss"], rel=rtol)  # one shared split
             if not bf16:  # a near-tie between two classes may round either way in bf16
                 assert a["test_correct"] == b["test_correct"]
     assert [r["params"] for r in compare([r.run_dir for r in group.runs])] == [7496, 7496]

@@ -13,7 +13,6 @@ import dataclasses
 import json
 import multiprocessing as mp
 import os
-import platform
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -32,9 +31,9 @@ from .ranges import check_value
 from .rules import Target
 from .training import runs
 from .training.augment import apply_affine, rotation_matrix
-from .training.config import Recipe, Runtime
+from .training.config import Recipe, Runtime, pick_device
 from .training.fast.speed import resolve_bf16
-from .training.loop import Trainer, pick_device
+from .training.loop import Trainer
 from .training.optim import Schedule, make_optimizer
 from .training.seeds import workers_for
 from .training.stacked import run_stacked
@@ -233,11 +232,8 @@ def benchmark(
         "limit": limit,
         "recipe": dataclasses.asdict(Recipe(epochs=epochs)),
         "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor(),
-            "cpu_count": os.cpu_count(),
+            **runs.machine(),
             "threads": threads,
-            "torch": torch.__version__,
             "device": dev,
             "device_name": torch.cuda.get_device_name() if dev.startswith("cuda") else "cpu",
         },

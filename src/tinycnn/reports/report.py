@@ -12,7 +12,7 @@ from ..summary import render_markdown
 from ..table import layer_table
 from ..training import runs
 from ..training.callbacks import Callback
-from ..training.loop import RunResult
+from ..training.result import RunResult
 from ..training.rundir import Run, read_run
 from . import plots
 from .evaluate import Evaluation, evaluate_run

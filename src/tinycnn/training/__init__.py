@@ -4,7 +4,8 @@ from ..rules import Target, Verdict, judge
 from .api import resume, train
 from .callbacks import Callback, ProgressBar
 from .config import Recipe, Runtime
-from .loop import RunResult, Trainer
+from .loop import Trainer
+from .result import RunResult
 
 __all__ = [
     "Callback",

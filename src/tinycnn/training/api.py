@@ -20,7 +20,8 @@ from ..spec import Spec
 from . import runs
 from .callbacks import Callback, Hooks, ProgressBar
 from .config import Recipe, Runtime, make, to_dict
-from .loop import LAST_KEYS, OnEpoch, RunResult, Trainer
+from .loop import LAST_KEYS, OnEpoch, Trainer
+from .result import RunResult
 from .rundir import read_run
 
 

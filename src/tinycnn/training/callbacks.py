@@ -18,7 +18,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # annotations only: the trainer imports this module
-    from .loop import RunResult, Trainer
+    from .loop import Trainer
+    from .result import RunResult
 
 Row = dict[str, Any]  # one epoch's metrics, as metrics.jsonl holds it
 POSTFIX_EVERY = 25  # steps between the bar's loss/accuracy updates (each costs a device sync)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from .. import tomlfile
 from ..errors import ConfigError
 from ..ranges import check_fields
@@ -75,6 +77,14 @@ class Runtime:
 
     def __post_init__(self) -> None:
         check_fields(self)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device = 'cuda' but no CUDA GPU is visible; use --device cpu or auto")
+    return torch.device(name)
 
 
 SECTIONS: dict[str, type] = {"recipe": Recipe, "target": Target, "runtime": Runtime}

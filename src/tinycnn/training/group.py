@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..rules import Target
-from .loop import RunResult
+from .result import RunResult
 
 
 @dataclass(frozen=True)

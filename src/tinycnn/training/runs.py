@@ -25,6 +25,7 @@ from ..rules import Target
 from ..spec import Spec
 from ..table import Table
 from .config import Recipe, Runtime
+from .fast import speed
 
 # what a run directory holds (written here, read back by rundir.py)
 CONFIG, METRICS, LR_STEPS = "config.json", "metrics.jsonl", "lr_steps.jsonl"
@@ -201,13 +202,31 @@ def locked(d: Path) -> Iterator[None]:
             lock.unlink(missing_ok=True)
 
 
-def environment(device: torch.device, threads: int, seed: int) -> dict[str, Any]:
+def cpu_model() -> str:
+    """The CPU's marketing name (Linux), else the architecture: numbers hold per CPU family."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def machine() -> dict[str, Any]:
+    """What a number depends on besides the code: for run directories and benchmark JSONs."""
     return {
         "torch": torch.__version__,
         "python": platform.python_version(),
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
+        "cpu_model": cpu_model(),
+        "cpu_native_bf16": speed.native_bf16(torch.device("cpu")),  # AMX or AVX512-BF16
         "cpu_count": os.cpu_count(),
+    }
+
+
+def environment(device: torch.device, threads: int, seed: int) -> dict[str, Any]:
+    return {
+        **machine(),
         "device": str(device),
         "device_name": (
             torch.cuda.get_device_name(device) if device.type == "cuda" else platform.machine()

@@ -27,7 +27,7 @@ from .api import train
 from .callbacks import Callback
 from .config import Recipe, Runtime
 from .group import SeedsResult
-from .loop import RunResult
+from .result import RunResult
 from .stacked import run_stacked
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)

@@ -127,9 +127,10 @@ def test_graphed_training_learns_and_draws_fresh_randomness(tmp_path):
     )
     res = t.fit()
     assert t.speed["cuda_graph"] and isinstance(t.step, GraphedStep)
-    assert t.step.seen[(128,)] == WARMUP_STEPS + 1 and (128,) in t.step.graphs
+    # a single run's batch index is (1, B): one replica (stacked groups pass (S, B))
+    assert t.step.seen[(1, 128)] == WARMUP_STEPS + 1 and (1, 128) in t.step.graphs
     assert res.metrics[-1]["test_acc"] >= 95.0, res.metrics
-    idx = torch.arange(128, device="cuda")
+    idx = torch.arange(128, device="cuda")[None]
     state = {k: v.clone() for k, v in t.model.state_dict().items()}
     first = t.step(idx).item()
     t.model.load_state_dict(state)  # same weights, same batch: only the draws differ

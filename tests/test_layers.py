@@ -18,7 +18,7 @@ LAYERS = [
     {"rules", "zoo"},
     {"training"},
     {"reports"},
-    {"ladder", "bench", "api"},
+    {"ladder", "bench", "api", "search"},
     {"cli", "__main__", ""},  # "" is the package's __init__
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from ..errors import TinyCnnError, TrainingInterrupted
-from . import experiments, models, reports, train
+from . import experiments, models, reports, search, train
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -24,7 +24,7 @@ def make_parser() -> argparse.ArgumentParser:
         description="Design tiny CNNs step by step under hard budgets (MNIST bundled).",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (models, train, reports, experiments):
+    for module in (models, train, reports, experiments, search):
         module.register(sub)
     return parser
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import zoo
-from ..data import load
+from ..data import Dataset, load
 from ..errors import ConfigError, TinyCnnError
 from ..rules import Target
 from ..spec import Spec
@@ -35,13 +35,15 @@ def train(
     on_start: Any = None,
     run_dir: Path | None = None,
     callbacks: Sequence[Callback] = (),
+    data: Dataset | None = None,
 ) -> RunResult:
     """Train `model` (zoo name, spec file or Spec) in a new run directory and judge the result.
     `callbacks` (and the plain functions `on_start(trainer)`, `on_epoch(row) -> stop?`) see the
-    run; nothing is printed. `run_dir`: an empty directory made by `runs.new_run_dir`."""
+    run; nothing is printed. `run_dir`: an empty directory made by `runs.new_run_dir`; `data`:
+    an already loaded data set (e.g. without its test split) in place of `data_dir`'s."""
     spec = zoo.resolve(model)
     recipe, target, runtime = recipe or Recipe(), target or Target(), runtime or Runtime()
-    data = load(data_dir)
+    data = load(data_dir) if data is None else data
     run_dir = run_dir or runs.new_run_dir(runtime.out, spec.name)
     with runs.locked(run_dir):
         try:

@@ -256,7 +256,8 @@ class Trainer:
                 train_loss, train_acc, lrs = self.train_epoch(stepped)
                 check_finite(self.model, self.epoch + 1, self.recipe, self.run_dir)
                 rows = self._rows(train_loss, train_acc, lrs)
-                self.schedule.after_epoch(rows[0]["test_loss"], rows[0]["test_acc"])
+                split = "test" if "test_loss" in rows[0] else "val"  # plateau's signal
+                self.schedule.after_epoch(rows[0][f"{split}_loss"], rows[0][f"{split}_acc"])
                 self.epoch += 1
                 for row in rows:  # a stacked group's time is shared out
                     row["seconds"] = (time.perf_counter() - t0) / len(rows)
@@ -295,21 +296,25 @@ class Trainer:
         self, train_loss: list[float], train_acc: list[float], lrs: list[float]
     ) -> list[dict[str, Any]]:
         """This epoch's metrics row for each replica (one for a single run)."""
-        test_loss, test_correct = self.evaluate(self.test_x, self.test_y)
+        # no test images (a search): the test set is never evaluated, not even looked at
+        test = self.evaluate(self.test_x, self.test_y) if len(self.test_x) else None
         val = None if self.val_x is None else self.evaluate(self.val_x, self.val_y)
         rows = []
         for s in range(len(self.seeds)):
-            row = {
+            row: dict[str, Any] = {
                 "epoch": self.epoch + 1,
                 "epochs": self.recipe.epochs,
                 "train_loss": train_loss[s],
                 "train_acc": train_acc[s],
-                "test_loss": test_loss[s],
-                "test_acc": 100 * test_correct[s] / len(self.test_x),
-                "test_correct": test_correct[s],
-                "test_total": len(self.test_x),
-                "lr": lrs[-1],
             }
+            if test is not None:
+                row.update(
+                    test_loss=test[0][s],
+                    test_acc=100 * test[1][s] / len(self.test_x),
+                    test_correct=test[1][s],
+                    test_total=len(self.test_x),
+                )
+            row["lr"] = lrs[-1]
             if val is not None:
                 row.update(
                     val_loss=val[0][s],
@@ -328,7 +333,7 @@ class Trainer:
         r, out = self.recipe, []
         state = "stopped" if stopped else "finished"
         for d, history in zip(self.run_dirs, self.histories, strict=True):
-            accs = [m["test_acc"] for m in history]
+            accs = [m["test_acc"] for m in history if "test_acc" in m]
             verdict = judge(self.target, accs, self.params, r.epochs, self.rules)
             runs.write_json(d / runs.VERDICT, verdict.to_json())
             runs.write_json(d / runs.STATUS, {"state": state, "epoch": self.epoch})

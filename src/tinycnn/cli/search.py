@@ -1,0 +1,98 @@
+"""`search`: Optuna looks for the smallest network that meets a preset; a line per trial."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "search",
+        help="search a space of architectures for ones that meet a preset (Optuna)",
+        description="Draw candidates from SPACE (a shipped name, see below, or a .toml file), "
+        "refuse the ones that break the preset before training, train the rest for a few epochs "
+        "with a validation split held out (the test set is not read) and let Optuna's sampler "
+        "and pruner steer. Writes a new directory under --out: the study (journal.log), "
+        "trials.jsonl and top1.toml… (spec files `tinycnn train` takes as they are). Shipped "
+        "spaces: course, early-pool. See the study: optuna-dashboard DIR/journal.log",
+    )
+    p.add_argument("space", nargs="?", metavar="SPACE", help="shipped space name or .toml file")
+    p.add_argument(
+        "--preset", default="under8k", help="rules a candidate must meet (default: under8k)"
+    )
+    p.add_argument("--trials", type=int, default=20, help="trials to run now (default: 20)")
+    p.add_argument(
+        "--workers", type=int, default=1, help="processes sharing the study (default: 1)"
+    )
+    p.add_argument("--epochs", type=int, default=3, help="epochs per trial (default: 3)")
+    p.add_argument(
+        "--val", type=int, default=10_000, help="held-out training images (default: 10000)"
+    )
+    p.add_argument("--limit-train", type=int, help="train on the first N remaining images")
+    p.add_argument("--pruner", default="median", help="median | hyperband | none (default: median)")
+    p.add_argument(
+        "--storage", help="Optuna storage URL (default: a journal file in the directory)"
+    )
+    p.add_argument("--study", help="study name (default: the directory's name)")
+    p.add_argument("--timeout", type=float, help="stop starting trials after S seconds")
+    p.add_argument("--seed", type=int, default=0, help="the sampler's seed (default: 0)")
+    p.add_argument("--out", default="runs/search", help="folder for search directories")
+    p.add_argument("--data-dir", metavar="DIR", help="folder of IDX files (default: bundled)")
+    p.add_argument("--resume", metavar="DIR", help="run more trials of that search's study")
+    p.set_defaults(func=cmd_search)
+
+
+def print_trial(study: Any, trial: Any) -> None:
+    """One line per finished trial (runs in the worker that ran it)."""
+    a = trial.user_attrs
+    params = f"{a['params']:,} params" if "params" in a else ""
+    if "rejected" in a:
+        line = f"rejected before training: {a['rejected']}"
+    elif trial.state.name == "PRUNED":
+        accs = a.get("val_acc", [])
+        line = (
+            f"pruned after epoch {len(accs)} (val {accs[-1]:.2f}%)  {params}" if accs else "pruned"
+        )
+    elif trial.state.name == "COMPLETE":
+        line = f"val {trial.value:.2f}%  {params}  {a.get('seconds', 0):.0f}s"
+    else:
+        line = f"{trial.state.name.lower()}: {trial.system_attrs.get('fail_reason', '')}"
+    print(f"trial {trial.number:>3}  {line}", flush=True)
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from ..errors import ConfigError
+    from ..search import SearchConfig, search
+    from ..search.run import best_value, counts
+
+    if args.space is None and args.resume is None:
+        raise ConfigError("give a SPACE (course, early-pool or a .toml file) or --resume DIR")
+    cfg = SearchConfig(
+        space=args.space or "course",
+        trials=args.trials,
+        preset=None if args.preset == "none" else args.preset,
+        epochs=args.epochs,
+        val=args.val,
+        limit_train=args.limit_train,
+        workers=args.workers,
+        pruner=args.pruner,
+        storage=args.storage,
+        study=args.study,
+        timeout=args.timeout,
+        seed=args.seed,
+        out=args.out,
+        data_dir=args.data_dir,
+    )
+    d = search(cfg, args.resume, print_trial)
+    rows = [json.loads(line) for line in (d / "trials.jsonl").read_text().splitlines()]
+    n = counts(rows)
+    print(
+        f"{len(rows)} trials: {n.get('complete', 0)} complete, {n.get('pruned', 0)} pruned, "
+        f"{n.get('rejected', 0)} rejected before training, {n.get('fail', 0)} failed; "
+        f"best val {best_value(rows):.2f}%"
+    )
+    tops = [t for t in sorted(d.glob("top*.toml")) if not t.name.endswith(".run.toml")]
+    print(f"saved: {d}" + (f"  (best: {', '.join(p.name for p in tops)})" if tops else ""))
+    return 0

@@ -1,0 +1,285 @@
+"""`search`: the smallest network that meets a target, found by Optuna, scored honestly.
+
+Each trial draws a candidate from a `Space`. The preset's static rules, the parameter budget and
+the input size decide before any training whether it can compete; an infeasible candidate is
+recorded as rejected and costs no compute. A feasible one trains on the training images with a
+validation split held out (the test split is removed from the data it is given, so the search
+cannot read it) and reports its validation accuracy each epoch, so the pruner can stop it early.
+
+The study lives in a journal file in the search directory (Optuna's `JournalFileBackend`), or in
+any storage URL Optuna takes. `--workers K` runs K processes on one study; a search directory is
+locked by its process, so a trial left RUNNING by a crash is marked failed when the search is
+resumed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import multiprocessing as mp
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+import tomli_w
+
+from ..data import Dataset, load
+from ..errors import ConfigError, SpecError, TinyCnnError
+from ..rules import Target, load_preset, static_conditions
+from ..spec import Spec
+from ..table import layer_table
+from ..training import Callback, Recipe, Runtime, runs
+from ..training import train as train_run
+from .space import Candidate, Space, load_space
+
+JOURNAL, CONFIG = "journal.log", "search.json"
+PRUNERS = ("median", "hyperband", "none")
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    space: str  # a shipped space's name or a .toml file
+    trials: int = 20  # this invocation's trials, over all workers
+    preset: str | None = "under8k"
+    epochs: int = 3  # per trial: short, since a trial only ranks candidates
+    val: int = 10_000  # training images held out to score trials
+    limit_train: int | None = None
+    workers: int = 1
+    pruner: str = "median"
+    storage: str | None = None  # default: journal.log in the search directory
+    study: str | None = None  # default: the directory's name
+    timeout: float | None = None  # seconds, per worker
+    seed: int = 0  # the sampler's
+    out: str = "runs/search"
+    data_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.trials < 1 or self.workers < 1 or self.epochs < 1:
+            raise ConfigError("trials, workers and epochs must be at least 1")
+        if self.pruner not in PRUNERS:
+            raise ConfigError(f"pruner = {self.pruner!r}: use one of {', '.join(PRUNERS)}")
+
+
+def feasibility(cand: Candidate, cfg: SearchConfig, data: Dataset) -> str | None:
+    """Why this candidate cannot compete, decided without training (None: it can)."""
+    try:
+        table = layer_table(cand.spec, data.input_shape, data.classes)
+    except SpecError as e:
+        return f"does not fit {data.input_shape}: {e}"
+    if cfg.preset is not None:
+        broken = [
+            c.text
+            for c in static_conditions(
+                load_preset(cfg.preset), cand.spec, cfg.epochs, data.input_shape, data.classes
+            )
+            if not c.ok and c.name != "epochs"  # the search's own short epochs don't count
+        ]
+        if broken:
+            return "; ".join(broken)
+    return None if table.total_params > 0 else "no parameters"
+
+
+class ReportToTrial(Callback):
+    """Each epoch's validation accuracy to the trial; stop the run when the pruner says so."""
+
+    def __init__(self, trial: optuna.Trial):
+        self.trial, self.pruned = trial, False
+
+    def on_epoch_end(self, trainer: Any, row: dict[str, Any]) -> bool:
+        self.trial.report(row["val_acc"], row["epoch"])
+        self.pruned = self.trial.should_prune()
+        return self.pruned
+
+
+def objective(
+    trial: optuna.Trial, space: Space, cfg: SearchConfig, data: Dataset, d: Path
+) -> float:
+    cand = space.suggest(trial)
+    trial.set_user_attr("spec", cand.spec.to_dict())
+    trial.set_user_attr("recipe", cand.recipe)
+    why = feasibility(cand, cfg, data)
+    if why is not None:
+        trial.set_user_attr("rejected", why)
+        raise optuna.TrialPruned(f"rejected before training: {why}")
+    table = layer_table(cand.spec, data.input_shape, data.classes)
+    trial.set_user_attr("params", table.total_params)
+    trial.set_user_attr("macs", table.macs)
+    recipe = Recipe(
+        **{**cand.recipe, "epochs": cfg.epochs, "val": cfg.val, "select": "val"},
+        limit_train=cfg.limit_train,
+    )
+    runtime = Runtime(out=str(d / "trials"), report=False, threads=_threads(cfg.workers))
+    report = ReportToTrial(trial)
+    result = train_run(
+        cand.spec, recipe, Target(target=None), runtime, callbacks=[report], data=data
+    )
+    rows = result.metrics
+    trial.set_user_attr("val_acc", [m["val_acc"] for m in rows])
+    trial.set_user_attr("seconds", sum(m["seconds"] for m in rows))
+    trial.set_user_attr("run", str(result.run_dir))
+    if report.pruned:
+        raise optuna.TrialPruned(f"pruned after epoch {rows[-1]['epoch']}")
+    return rows[-1]["val_acc"]
+
+
+def _threads(workers: int) -> int:
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def without_test(data: Dataset) -> Dataset:
+    """The data a search trains on: no test images at all, so none can be read."""
+    return dataclasses.replace(data, test_x=data.test_x[:0], test_y=data.test_y[:0])
+
+
+def make_study(cfg: SearchConfig, d: Path) -> optuna.Study:
+    storage: Any = cfg.storage or optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(d / JOURNAL))
+    )
+    pruner = {
+        "median": optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1),
+        "hyperband": optuna.pruners.HyperbandPruner(min_resource=1, max_resource=cfg.epochs),
+        "none": optuna.pruners.NopPruner(),
+    }[cfg.pruner]
+    return optuna.create_study(
+        storage=storage,
+        study_name=cfg.study or d.name,
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=cfg.seed, constant_liar=True),
+        pruner=pruner,
+        load_if_exists=True,
+    )
+
+
+OnTrial = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
+
+
+def _worker(cfg: SearchConfig, d: Path, n_trials: int, on_trial: OnTrial | None) -> None:
+    """One process's share of the trials; the data is loaded once per process."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the caller reports trials
+    space, study = load_space(cfg.space), make_study(cfg, d)
+    data = without_test(load(cfg.data_dir))
+    study.optimize(
+        lambda t: objective(t, space, cfg, data, d),
+        n_trials=n_trials,
+        timeout=cfg.timeout,
+        catch=(TinyCnnError,),  # a diverged trial is recorded as failed; the search goes on
+        callbacks=[on_trial] if on_trial else None,
+    )
+
+
+def check_space(space: Space, cfg: SearchConfig, data: Dataset, draws: int = 300) -> None:
+    """Say before any training when no candidate the space draws can meet the rules."""
+    probe = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=cfg.seed))
+    smallest, why = None, ""
+    for _ in range(draws):
+        cand = space.suggest(probe.ask())
+        why = feasibility(cand, cfg, data) or ""
+        if not why:
+            return
+        with contextlib.suppress(SpecError):
+            n = layer_table(cand.spec, data.input_shape, data.classes).total_params
+            smallest = n if smallest is None else min(smallest, n)
+    fewest = f"; the smallest drawn has {smallest:,} params" if smallest is not None else ""
+    raise ConfigError(
+        f"no candidate among {draws} drawn from space {space.name} meets {cfg.preset}{fewest} "
+        f"(e.g. {why}); narrow the space's channel ranges or choose another preset"
+    )
+
+
+def fail_stale(study: optuna.Study) -> int:
+    """Trials left RUNNING by a process that died: this search holds the directory, so no
+    live process of it runs them. Returns how many were marked failed."""
+    stale = [t for t in study.get_trials(deepcopy=False) if t.state.name == "RUNNING"]
+    for t in stale:
+        study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
+    return len(stale)
+
+
+def search(
+    cfg: SearchConfig, resume: str | Path | None = None, on_trial: OnTrial | None = None
+) -> Path:
+    """Run `cfg.trials` more trials in a new search directory (or `resume` one: its saved
+    config, the same study); returns the directory, with trials.jsonl and the top specs.
+    `on_trial(study, trial)` runs after each trial, in the worker that ran it."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # no log lines: `on_trial` reports
+    space = load_space(cfg.space)  # errors name the key before anything is made
+    check_space(space, cfg, load(cfg.data_dir))
+    if resume is not None:
+        d = Path(resume)
+        saved = json.loads((d / CONFIG).read_text())
+        cfg = dataclasses.replace(SearchConfig(**saved), trials=cfg.trials, workers=cfg.workers)
+    else:
+        d = runs.new_run_dir(cfg.out, f"{space.name}-{cfg.preset or 'any'}")
+        runs.write_json(d / CONFIG, dataclasses.asdict(cfg))
+    with runs.locked(d):
+        study = make_study(cfg, d)
+        fail_stale(study)
+        n, k = cfg.trials, cfg.workers
+        shares = [n // k + (i < n % k) for i in range(k)]
+        try:
+            if k == 1:
+                _worker(cfg, d, n, on_trial)
+            else:
+                with ProcessPoolExecutor(k, mp_context=mp.get_context("spawn")) as pool:
+                    list(pool.map(_worker, [cfg] * k, [d] * k, shares, [on_trial] * k))
+        finally:  # after Ctrl-C too: what finished is written out
+            write_outputs(make_study(cfg, d), d)
+    return d
+
+
+def trial_rows(study: optuna.Study) -> list[dict[str, Any]]:
+    rows = []
+    for t in study.get_trials(deepcopy=False):
+        a = t.user_attrs
+        state = "rejected" if "rejected" in a else t.state.name.lower()
+        rows.append(
+            {
+                "number": t.number,
+                "state": state,
+                "value": t.value,
+                "params": a.get("params"),
+                "macs": a.get("macs"),
+                "val_acc": a.get("val_acc", []),
+                "seconds": a.get("seconds"),
+                "why": a.get("rejected"),
+                "spec": a.get("spec"),
+                "recipe": a.get("recipe"),
+                "run": a.get("run"),
+            }
+        )
+    return rows
+
+
+def write_outputs(study: optuna.Study, d: Path, top: int = 3) -> list[dict[str, Any]]:
+    """trials.jsonl (every trial), top1.toml… (the best candidates as spec files, with the
+    recipe values they trained with in a comment), from the study itself."""
+    rows = trial_rows(study)
+    runs.write_jsonl(d / "trials.jsonl", rows)
+    done = [r for r in rows if r["state"] == "complete" and r["value"] is not None]
+    best = sorted(done, key=lambda r: (-r["value"], r["params"]))[:top]
+    for rank, r in enumerate(best, 1):
+        note = (
+            f"# search {d.name}, trial {r['number']}: val {r['value']:.2f}%. Train it with its "
+            f"recipe: tinycnn train top{rank}.toml --config top{rank}.run.toml\n"
+        )
+        runs.write_text(d / f"top{rank}.toml", note + Spec.from_dict(r["spec"]).to_toml())
+        runs.write_text(d / f"top{rank}.run.toml", tomli_w.dumps({"recipe": r["recipe"]}))
+    return rows
+
+
+def counts(rows: list[dict[str, Any]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for r in rows:
+        out[r["state"]] = out.get(r["state"], 0) + 1
+    return out
+
+
+def best_value(rows: list[dict[str, Any]]) -> float:
+    values = [r["value"] for r in rows if r["value"] is not None]
+    return max(values) if values else math.nan

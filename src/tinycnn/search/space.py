@@ -1,0 +1,187 @@
+"""Search spaces are data: a TOML file of blocks, a head, spec switches and recipe values, each
+fixed or a range to search. Every candidate is an ordinary `Spec` plus recipe changes.
+
+    name = "course"
+    [[blocks]]                                    # blocks of 3×3 convs, then a transition
+    convs = { int = [1, 3] }                      # an integer range (inclusive)
+    channels = { int = [6, 16], step = 2 }
+    transition = { choice = ["maxpool", "maxpool+squeeze"] }
+    squeeze = { int = [6, 12], step = 2 }         # channels of the 1×1 after the pool
+    [head]
+    kind = { choice = ["1x1-gap", "gap-fc"] }
+    [spec]
+    dropout = { choice = [0.0, 0.05] }
+    [recipe]
+    lr = { float = [0.02, 0.2], log = true }
+
+A value is fixed (`kernel = 3`) or one of `{ int = [lo, hi], step = s }`,
+`{ float = [lo, hi], log = true }`, `{ choice = [...] }`. Optuna asks for each as it builds the
+candidate, so a squeeze width is only searched where a block's transition squeezes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Protocol
+
+from .. import tomlfile
+from ..errors import ConfigError
+from ..spec import Layer, Spec, conv, gap, linear, maxpool
+from ..training.config import Recipe
+
+TRANSITIONS = ("none", "maxpool", "maxpool+squeeze")
+HEADS = ("1x1-gap", "gap-1x1", "gap-fc")  # the classifier: 1×1 conv then GAP, or after it
+BLOCK_KEYS = {"convs", "channels", "kernel", "transition", "squeeze"}
+SPEC_KEYS = {"dropout", "norm", "order", "dropout_kind", "bias"}
+# the search itself sets these: trial length, data limits, seeds, the validation split
+SEARCH_SETS = {"epochs", "limit_train", "limit_test", "seed", "val", "val_seed", "select"}
+RECIPE_KEYS = {f.name for f in dataclasses.fields(Recipe)} - SEARCH_SETS
+TOP_KEYS = {"name", "description", "blocks", "head", "spec", "recipe"}
+
+
+class Trial(Protocol):  # what of an optuna.Trial a space uses
+    def suggest_int(self, name: str, low: int, high: int, step: int = 1) -> int: ...
+    def suggest_float(self, name: str, low: float, high: float, log: bool = False) -> float: ...
+    def suggest_categorical(self, name: str, choices: list[Any]) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Candidate:
+    spec: Spec
+    recipe: dict[str, Any]  # recipe fields this candidate sets
+
+
+@dataclass(frozen=True)
+class Space:
+    name: str
+    description: str
+    blocks: tuple[dict[str, Any], ...]
+    head: dict[str, Any]
+    spec: dict[str, Any]
+    recipe: dict[str, Any]
+    source: str = ""
+
+    def suggest(self, trial: Trial) -> Candidate:
+        layers: list[Layer] = []
+        for i, block in enumerate(self.blocks, 1):
+            n = _ask(trial, f"b{i}.convs", block["convs"])
+            width = _ask(trial, f"b{i}.channels", block["channels"])
+            k = _ask(trial, f"b{i}.kernel", block.get("kernel", 3))
+            layers += [conv(width, k=k) for _ in range(n)]
+            transition = _ask(trial, f"b{i}.transition", block.get("transition", "none"))
+            if transition.startswith("maxpool"):
+                layers.append(maxpool())
+            if transition == "maxpool+squeeze":
+                squeeze = _ask(trial, f"b{i}.squeeze", block["squeeze"])
+                layers.append(conv(squeeze, k=1, then=("bn", "relu")))  # no dropout on 1×1
+        head = _ask(trial, "head", self.head.get("kind", "1x1-gap"))
+        layers += {
+            "1x1-gap": [conv("classes", k=1, then=()), gap()],
+            "gap-1x1": [gap(), conv("classes", k=1, then=())],
+            "gap-fc": [gap(), linear("classes", then=())],
+        }[head]
+        switches = {key: _ask(trial, key, value) for key, value in self.spec.items()}
+        spec = Spec(f"{self.name}-t{getattr(trial, 'number', 0)}", tuple(layers), **switches)
+        recipe = {key: _ask(trial, key, value) for key, value in self.recipe.items()}
+        return Candidate(spec, recipe)
+
+
+def _ask(trial: Trial, name: str, value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    if "int" in value:
+        lo, hi = value["int"]
+        return trial.suggest_int(name, lo, hi, step=value.get("step", 1))
+    if "float" in value:
+        lo, hi = value["float"]
+        return trial.suggest_float(name, lo, hi, log=value.get("log", False))
+    return trial.suggest_categorical(name, list(value["choice"]))
+
+
+def _check_value(where: str, value: Any, allowed: tuple[Any, ...] | None = None) -> None:
+    """A fixed value, or exactly one of int/float/choice in the right form."""
+    if not isinstance(value, dict):
+        if allowed is not None and value not in allowed:
+            raise ConfigError(f"{where} = {value!r}: use one of {', '.join(map(str, allowed))}")
+        return
+    kinds = [k for k in ("int", "float", "choice") if k in value]
+    extra = set(value) - {"int", "float", "choice", "step", "log"}
+    if len(kinds) != 1 or extra:
+        raise ConfigError(
+            f"{where}: give a value, or a table with one of int = [lo, hi], float = [lo, hi] "
+            f"or choice = [...] (with step = or log = ); got {value!r}"
+        )
+    if kinds[0] == "choice":
+        choices = value["choice"]
+        if not isinstance(choices, list) or not choices:
+            raise ConfigError(f"{where}: choice must be a non-empty list")
+        for c in choices:
+            _check_value(where, c, allowed)
+        return
+    pair = value[kinds[0]]
+    ok = isinstance(pair, list) and len(pair) == 2 and all(isinstance(v, int | float) for v in pair)
+    if (
+        not ok
+        or pair[0] > pair[1]
+        or (kinds[0] == "int" and not all(isinstance(v, int) for v in pair))
+    ):
+        raise ConfigError(f"{where}: {kinds[0]} must be [lo, hi] with lo ≤ hi, got {pair!r}")
+
+
+def from_dict(d: dict[str, Any], where: str) -> Space:
+    """A space from its TOML data; every wrong key or value is named with its place."""
+    unknown = sorted(set(d) - TOP_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key {unknown[0]!r}; known: {', '.join(sorted(TOP_KEYS))}"
+        )
+    blocks = d.get("blocks")
+    if not isinstance(blocks, list) or not blocks:
+        raise ConfigError(f"{where}: give at least one [[blocks]] table")
+    for i, block in enumerate(blocks, 1):
+        at = f"{where}: blocks[{i}]"
+        bad = sorted(set(block) - BLOCK_KEYS)
+        if bad:
+            raise ConfigError(
+                f"{at}: unknown key {bad[0]!r}; known: {', '.join(sorted(BLOCK_KEYS))}"
+            )
+        for key in ("convs", "channels"):
+            if key not in block:
+                raise ConfigError(f"{at}: {key} is missing")
+        for key, value in block.items():
+            _check_value(f"{at}.{key}", value, TRANSITIONS if key == "transition" else None)
+        if "squeeze" in str(block.get("transition", "")) and "squeeze" not in block:
+            raise ConfigError(f"{at}: a transition that squeezes needs squeeze = (its channels)")
+    for section, keys in (("head", {"kind"}), ("spec", SPEC_KEYS), ("recipe", RECIPE_KEYS)):
+        table = d.get(section, {})
+        bad = sorted(set(table) - keys)
+        if bad:
+            raise ConfigError(
+                f"{where}: [{section}] has unknown key {bad[0]!r}; known: {', '.join(sorted(keys))}"
+            )
+        for key, value in table.items():
+            _check_value(f"{where}: {section}.{key}", value, HEADS if section == "head" else None)
+    return Space(
+        name=str(d.get("name", Path(where).stem)),
+        description=str(d.get("description", "")),
+        blocks=tuple(blocks),
+        head=d.get("head", {}),
+        spec=d.get("spec", {}),
+        recipe=d.get("recipe", {}),
+        source=where,
+    )
+
+
+def shipped() -> dict[str, Path]:
+    """The spaces that come with tinycnn, by name."""
+    folder = Path(str(resources.files("tinycnn") / "search" / "spaces"))
+    return {p.stem: p for p in sorted(folder.glob("*.toml"))}
+
+
+def load_space(name_or_path: str | Path) -> Space:
+    p = shipped().get(str(name_or_path), Path(name_or_path))
+    hint = f"shipped: {', '.join(shipped())} (or give a space .toml file)"
+    return from_dict(tomlfile.read(p, "search space file", hint, ConfigError), str(p))

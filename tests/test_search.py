@@ -1,0 +1,129 @@
+"""The search: spaces as data, infeasible candidates never trained, the test set never read,
+workers sharing one journal, and a study that continues after a crash. Tiny limits: a few
+hundred images, one epoch per trial."""
+
+import json
+import re
+
+import optuna
+import pytest
+
+from tinycnn.cli import main
+from tinycnn.data import load
+from tinycnn.errors import ConfigError, SpecError
+from tinycnn.rules import load_preset, static_conditions
+from tinycnn.search import SearchConfig, load_space, search, shipped
+from tinycnn.search import run as search_run
+from tinycnn.search.space import from_dict
+from tinycnn.table import layer_table
+from tinycnn.training import evaluation
+
+TINY = dict(epochs=1, val=200, limit_train=400, pruner="none")
+
+
+def cfg(tmp_path, **kw):
+    return SearchConfig(**{"space": "course", "trials": 4, "out": str(tmp_path), **TINY, **kw})
+
+
+def rows(d):
+    return [json.loads(line) for line in (d / "trials.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("name", ["course", "early-pool"])
+def test_shipped_spaces_draw_specs_that_build(name):
+    """Every candidate is an ordinary spec; under8k's static rules judge it like any spec."""
+    space, data = load_space(name), load()
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+    config, feasible = SearchConfig(space=name), 0
+    for _ in range(40):
+        cand = space.suggest(study.ask())
+        why = search_run.feasibility(cand, config, data)
+        try:  # the oracle: the layer table and the preset's rules, asked directly
+            table = layer_table(cand.spec, data.input_shape, data.classes)
+        except SpecError:
+            assert why.startswith("does not fit")  # e.g. 5×5 convs after two pools
+            continue
+        rules = static_conditions(load_preset("under8k"), cand.spec, 15)
+        assert (why is None) == all(c.ok for c in rules if c.name != "epochs"), why
+        assert (table.total_params < 8000) == all(c.ok for c in rules if c.name == "params")
+        feasible += why is None
+    assert feasible > 0  # the shipped spaces are for the classic budget
+    assert set(shipped()) == {"course", "early-pool"}
+
+
+BAD_SPACES = [
+    ({"blocks": []}, "give at least one [[blocks]] table"),
+    ({"blocks": [{"convs": 2}]}, "blocks[1]: channels is missing"),
+    ({"blocks": [{"convs": 2, "channels": 8, "width": 3}]}, "blocks[1]: unknown key 'width'"),
+    ({"blocks": [{"convs": {"int": [3, 1]}, "channels": 8}]}, "blocks[1].convs: int must be"),
+    ({"blocks": [{"convs": {"range": [1, 3]}, "channels": 8}]}, "blocks[1].convs: give a value"),
+    (
+        {"blocks": [{"convs": 1, "channels": 8, "transition": "avgpool"}]},
+        "blocks[1].transition = 'avgpool': use one of none, maxpool, maxpool+squeeze",
+    ),
+    ({"blocks": [{"convs": 1, "channels": 8}], "recipe": {"epochs": 9}}, "unknown key 'epochs'"),
+    ({"blocks": [{"convs": 1, "channels": 8}], "head": {"kind": "fc"}}, "head.kind = 'fc'"),
+]
+
+
+@pytest.mark.parametrize(("data", "message"), BAD_SPACES)
+def test_an_invalid_space_names_the_key(data, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        from_dict(data, "mine.toml")
+
+
+def test_a_budget_no_candidate_can_meet_is_said_before_training(tmp_path):
+    space = tmp_path / "wide.toml"
+    space.write_text("[[blocks]]\nconvs = { int = [4, 6] }\nchannels = { int = [64, 96] }\n")
+    with pytest.raises(ConfigError, match=r"no candidate among 300 drawn .* meets under8k; the "):
+        search(cfg(tmp_path / "runs", space=str(space)))
+    assert not (tmp_path / "runs").exists()  # nothing made, nothing trained
+
+
+def test_search_rejects_before_training_and_never_reads_the_test_set(tmp_path, monkeypatch):
+    seen = []
+    real = evaluation.score
+    monkeypatch.setattr(
+        evaluation, "score", lambda net, x, *a, **k: seen.append(len(x)) or real(net, x, *a, **k)
+    )
+    monkeypatch.setattr("tinycnn.training.loop.score", evaluation.score)
+    d = search(cfg(tmp_path, trials=6))
+    r = rows(d)
+    assert len(r) == 6
+    rejected = [x for x in r if x["state"] == "rejected"]
+    trained = [x for x in r if x["state"] != "rejected"]
+    assert all(x["run"] is None and x["why"] for x in rejected)  # no run, a reason
+    assert len(list((d / "trials").iterdir())) == len(trained)  # only feasible ones trained
+    assert all(x["params"] < 8000 for x in trained)
+    assert seen and set(seen) == {200}  # every evaluation was the validation split's
+    best = max((x for x in trained if x["value"] is not None), key=lambda x: x["value"])
+    assert best["value"] == best["val_acc"][-1]
+    assert (d / "top1.toml").read_text().startswith(f"# search {d.name}, trial {best['number']}")
+
+
+def test_two_workers_share_one_journal_and_a_study_continues(tmp_path):
+    d = search(cfg(tmp_path, trials=4, workers=2))
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(d / search_run.JOURNAL))
+    )
+    study = optuna.load_study(study_name=d.name, storage=storage)
+    assert len(study.trials) == 4  # Optuna's own view of the journal both workers wrote
+    assert len({t.number for t in study.trials}) == 4
+
+    # a crash: a trial left RUNNING by a process that no longer exists
+    study.ask()
+    d2 = search(cfg(tmp_path, trials=2), resume=d)
+    assert d2 == d
+    study = optuna.load_study(study_name=d.name, storage=storage)
+    states = [t.state.name for t in study.trials]
+    assert len(states) == 7 and states[4] == "FAIL" and "RUNNING" not in states
+    assert len(rows(d)) == 7
+
+
+def test_search_cli_prints_a_line_per_trial(tmp_path, capsys):
+    args = ["search", "early-pool", "--trials", "2", "--epochs", "1", "--val", "200",
+            "--limit-train", "400", "--pruner", "none", "--out", str(tmp_path)]  # fmt: skip
+    assert main(args) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[:2] for line in out[:2]] == [["trial", "0"], ["trial", "1"]]
+    assert out[-2].startswith("2 trials: ") and out[-1].startswith(f"saved: {tmp_path}")

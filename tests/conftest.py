@@ -1,5 +1,12 @@
+import glob
 import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
 
+import pytest
 import torch
 
 # Small models: keep torch from oversubscribing CI's 2 cores (and keep runs deterministic).
@@ -17,3 +24,47 @@ def pytest_terminal_summary(terminalreporter):
         f"{os.environ.get(CPU_BF16_ENV, 'unset')}), oneDNN ISA cap "
         f"{os.environ.get('ONEDNN_MAX_CPU_ISA', 'none')}, {torch.get_num_threads()} threads"
     )
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A throw-away PostgreSQL server in a temp dir on a free loopback port (the real server,
+    not a stand-in). Without the server package the test fails under CI (`.ci/run` installs
+    it) and skips elsewhere."""
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
+    if not bins:
+        msg = "PostgreSQL server not installed (apt-get install -y postgresql)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(msg)
+        pytest.skip(msg)
+    pg = Path(bins[-1])
+    data = Path(tempfile.mkdtemp(prefix="tinycnn-pg-"))
+    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if as_postgres:
+        shutil.chown(data, "postgres")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+
+    def run(*args):
+        subprocess.run([*as_postgres, *args], check=True, capture_output=True, timeout=120)
+
+    run(str(pg / "initdb"), "-D", str(data / "db"), "-U", "postgres", "--auth=trust", "--no-sync")
+    opts = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off"
+    run(
+        str(pg / "pg_ctl"),
+        "-D",
+        str(data / "db"),
+        "-w",
+        "-l",
+        str(data / "log"),
+        "-o",
+        opts,
+        "start",
+    )
+    try:
+        run(str(pg / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "tinycnn")
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/tinycnn"
+    finally:
+        run(str(pg / "pg_ctl"), "-D", str(data / "db"), "-m", "fast", "stop")
+        shutil.rmtree(data, ignore_errors=True)

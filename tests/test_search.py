@@ -127,3 +127,27 @@ def test_search_cli_prints_a_line_per_trial(tmp_path, capsys):
     out = capsys.readouterr().out.splitlines()
     assert [line.split()[:2] for line in out[:2]] == [["trial", "0"], ["trial", "1"]]
     assert out[-2].startswith("2 trials: ") and out[-1].startswith(f"saved: {tmp_path}")
+
+
+def test_postgresql_two_processes_join_one_study(tmp_path, postgres_url):
+    """A real PostgreSQL server (started by the fixture): two worker processes on one study,
+    read back through Optuna's own API."""
+    d = search(cfg(tmp_path, trials=4, workers=2, storage=postgres_url, study="pg-study"))
+    study = optuna.load_study(study_name="pg-study", storage=postgres_url)
+    assert len(study.trials) == 4 and all(t.state.is_finished() for t in study.trials)
+    assert len(rows(d)) == 4
+    # a second machine (here: a second search) joins the same study by URL and name
+    d2 = search(cfg(tmp_path, trials=1, storage=postgres_url, study="pg-study"))
+    assert (
+        d2 != d and len(optuna.load_study(study_name="pg-study", storage=postgres_url).trials) == 5
+    )
+
+
+def test_an_unreachable_database_is_one_line_with_the_password_masked(tmp_path, capsys):
+    url = "postgresql+psycopg://bob:s3cret@127.0.0.1:1/nodb"
+    args = ["search", "course", "--trials", "1", "--storage", url, "--out", str(tmp_path / "s")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "s3cret" not in err
+    assert err.startswith("error: postgresql+psycopg://bob:***@127.0.0.1:1/nodb: cannot open")
+    assert not (tmp_path / "s").exists()

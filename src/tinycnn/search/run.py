@@ -20,6 +20,7 @@ import json
 import math
 import multiprocessing as mp
 import os
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from typing import Any
 
 import optuna
 import tomli_w
+from sqlalchemy.engine import make_url
 
 from ..data import Dataset, load
 from ..errors import ConfigError, SpecError, TinyCnnError
@@ -137,10 +139,51 @@ def without_test(data: Dataset) -> Dataset:
     return dataclasses.replace(data, test_x=data.test_x[:0], test_y=data.test_y[:0])
 
 
+HEARTBEAT = 30  # seconds: an RDB worker that stops beating for GRACE has its trials failed
+GRACE = 120
+
+
+def masked(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not a URL at all: show nothing of it that could be secret
+        return url.split("@")[-1]
+
+
+def make_storage(cfg: SearchConfig, d: Path) -> Any:
+    """The journal file in the search directory, or an RDB URL (PostgreSQL across machines;
+    SQLite works for one process). RDB workers beat a heartbeat, so the trials of a worker that
+    was killed are failed by the next one that starts, on any machine."""
+    if cfg.storage is None:
+        return optuna.storages.JournalStorage(
+            optuna.storages.journal.JournalFileBackend(str(d / JOURNAL))
+        )
+    if cfg.storage.startswith("sqlite") and cfg.workers > 1:
+        warnings.warn(
+            "SQLite locks the whole database for each write: parallel workers wait on each "
+            "other and may fail with 'database is locked'; use the journal (the default) or "
+            "PostgreSQL",
+            stacklevel=2,
+        )
+    try:
+        with warnings.catch_warnings():  # the heartbeat is 'experimental' in Optuna 5.0
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(
+                cfg.storage,
+                engine_kwargs={"pool_pre_ping": True},
+                heartbeat_interval=HEARTBEAT,
+                grace_period=GRACE,
+            )
+    except Exception as e:  # noqa: BLE001 - drivers raise many kinds; say which and where
+        why = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
+        raise ConfigError(
+            f"{masked(cfg.storage)}: cannot open the study storage ({why}); check that the "
+            f"server is up and the URL (driver, host, port, database) is right"
+        ) from None
+
+
 def make_study(cfg: SearchConfig, d: Path) -> optuna.Study:
-    storage: Any = cfg.storage or optuna.storages.JournalStorage(
-        optuna.storages.journal.JournalFileBackend(str(d / JOURNAL))
-    )
+    storage = make_storage(cfg, d)
     pruner = {
         "median": optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1),
         "hyperband": optuna.pruners.HyperbandPruner(min_resource=1, max_resource=cfg.epochs),
@@ -210,6 +253,8 @@ def search(
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # no log lines: `on_trial` reports
     space = load_space(cfg.space)  # errors name the key before anything is made
     check_space(space, cfg, load(cfg.data_dir))
+    if cfg.storage is not None:
+        make_storage(cfg, Path())  # an unreachable server is said before a directory is made
     if resume is not None:
         d = Path(resume)
         saved = json.loads((d / CONFIG).read_text())
@@ -219,7 +264,8 @@ def search(
         runs.write_json(d / CONFIG, dataclasses.asdict(cfg))
     with runs.locked(d):
         study = make_study(cfg, d)
-        fail_stale(study)
+        if cfg.storage is None:  # the journal is this machine's alone, and this process holds it
+            fail_stale(study)
         n, k = cfg.trials, cfg.workers
         shares = [n // k + (i < n % k) for i in range(k)]
         try:

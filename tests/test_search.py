@@ -4,6 +4,7 @@ hundred images, one epoch per trial."""
 
 import json
 import re
+from pathlib import Path
 
 import optuna
 import pytest
@@ -151,3 +152,23 @@ def test_an_unreachable_database_is_one_line_with_the_password_masked(tmp_path, 
     assert err.count("\n") == 1 and "s3cret" not in err
     assert err.startswith("error: postgresql+psycopg://bob:***@127.0.0.1:1/nodb: cannot open")
     assert not (tmp_path / "s").exists()
+
+
+def test_pareto_front_by_hand():
+    from tinycnn.search.report import pareto_front
+
+    points = [(5000, 98.0), (3000, 97.0), (4000, 96.5), (3000, 97.5), (6000, 98.0), (7000, 99.0)]
+    # 3000 → 97.5 beats (3000, 97.0); 4000 → 96.5 is beaten; 6000 → 98.0 ties 5000's with more
+    assert pareto_front(points) == [(3000, 97.5), (5000, 98.0), (7000, 99.0)]
+
+
+def test_confirm_retrains_the_best_on_the_test_set_over_seeds(tmp_path):
+    d = search(cfg(tmp_path, trials=3, preset=None), confirm_seeds=2, top=1)
+    (c,) = json.loads((d / "confirm.json").read_text())
+    assert c["rank"] == 1 and c["n"] == 2 and len(c["runs"]) == 2
+    for run in c["runs"]:  # whole training split (no validation held out), judged on test
+        config = json.loads((Path(run) / "config.json").read_text())
+        assert config["recipe"]["val"] == 0 and config["data"]["test"] == 10000
+        assert config["recipe"]["epochs"] == 15  # the classic budget when no preset sets one
+    md = (d / "search.md").read_text()
+    assert f"{c['passed']}/2 met" in md and "pareto.png" in md and (d / "pareto.png").is_file()

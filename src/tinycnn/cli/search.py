@@ -41,6 +41,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="runs/search", help="folder for search directories")
     p.add_argument("--data-dir", metavar="DIR", help="folder of IDX files (default: bundled)")
     p.add_argument("--resume", metavar="DIR", help="run more trials of that search's study")
+    p.add_argument(
+        "--confirm",
+        type=int,
+        default=0,
+        metavar="K",
+        help="then retrain the --top best on the whole training split with K seeds each and "
+        "judge them on the test set: how many of K met the preset (default: 0, off)",
+    )
+    p.add_argument("--top", type=int, default=3, help="candidates to keep and confirm (default: 3)")
     p.set_defaults(func=cmd_search)
 
 
@@ -85,7 +94,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         out=args.out,
         data_dir=args.data_dir,
     )
-    d = search(cfg, args.resume, print_trial)
+    d = search(cfg, args.resume, print_trial, args.confirm, args.top)
     rows = [json.loads(line) for line in (d / "trials.jsonl").read_text().splitlines()]
     n = counts(rows)
     print(
@@ -94,5 +103,14 @@ def cmd_search(args: argparse.Namespace) -> int:
         f"best val {best_value(rows):.2f}%"
     )
     tops = [t for t in sorted(d.glob("top*.toml")) if not t.name.endswith(".run.toml")]
-    print(f"saved: {d}" + (f"  (best: {', '.join(p.name for p in tops)})" if tops else ""))
+    confirmed = d / "confirm.json"
+    if args.confirm and confirmed.is_file():
+        for c in json.loads(confirmed.read_text()):
+            print(f"top{c['rank']} (trial {c['trial']}, {c['params']:,} params): {c['passed']}/"
+                  f"{c['n']} seeds met {cfg.preset or 'the target'} on the test set; last-3 "
+                  f"minimum {c['last_k_min_mean']:.2f} ± {c['last_k_min_std']:.2f}%")  # fmt: skip
+    print(
+        f"saved: {d / 'search.md'}"
+        + (f"  (best: {', '.join(p.name for p in tops)})" if tops else "")
+    )
     return 0

@@ -197,3 +197,35 @@ def correct_grid(test_x: torch.Tensor, sample: list[dict[str, Any]], n: int = 20
     pick = sample[:n]
     idx = torch.tensor([m["index"] for m in pick], dtype=torch.long)
     return digit_grid(test_x[idx], [f"{m['true']} ({m['confidence']:.2f})" for m in pick])
+
+
+def pareto(points: list[tuple[int, float]], front: list[tuple[int, float]]) -> Figure:
+    """A search's trials: parameters against validation accuracy, the Pareto front joined
+    (no other trial is both smaller and at least as accurate)."""
+    fig, ax = _figure(3.6)
+    ax.scatter([p for p, _ in points], [a for _, a in points], s=14, color="0.6", label="trials")
+    ax.plot([p for p, _ in front], [a for _, a in front], "o-", color="C3", label="Pareto front")
+    ax.set(xlabel="parameters", ylabel="validation accuracy (%)", title="accuracy vs size")
+    _clip_below(ax, [a for _, a in points])
+    ax.legend(loc="lower right")
+    return fig
+
+
+def history(values: list[float | None]) -> Figure:
+    """Each trial's validation accuracy in the order they finished, and the best so far."""
+    fig, ax = _figure(3.2)
+    xs = [i for i, v in enumerate(values) if v is not None]
+    ys = [v for v in values if v is not None]
+    best = [max(ys[: i + 1]) for i in range(len(ys))]
+    ax.plot(xs, ys, "o", markersize=3, color="0.6", label="trial")
+    ax.step(xs, best, where="post", color="C0", label="best so far")
+    ax.set(xlabel="trial", ylabel="validation accuracy (%)", title="search history")
+    _clip_below(ax, ys)
+    ax.legend(loc="lower right")
+    return fig
+
+
+def _clip_below(ax: Any, accs: list[float]) -> None:
+    """Show every point: the axis starts just below the lowest accuracy."""
+    if accs:
+        ax.set_ylim(max(0.0, min(accs) - 1), min(100.0, max(accs) + 0.5))

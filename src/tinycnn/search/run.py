@@ -38,6 +38,7 @@ from ..spec import Spec
 from ..table import layer_table
 from ..training import Callback, Recipe, Runtime, runs
 from ..training import train as train_run
+from .report import confirm, write_search_md
 from .space import Candidate, Space, load_space
 
 JOURNAL, CONFIG = "journal.log", "search.json"
@@ -245,11 +246,17 @@ def fail_stale(study: optuna.Study) -> int:
 
 
 def search(
-    cfg: SearchConfig, resume: str | Path | None = None, on_trial: OnTrial | None = None
+    cfg: SearchConfig,
+    resume: str | Path | None = None,
+    on_trial: OnTrial | None = None,
+    confirm_seeds: int = 0,
+    top: int = 3,
 ) -> Path:
     """Run `cfg.trials` more trials in a new search directory (or `resume` one: its saved
     config, the same study); returns the directory, with trials.jsonl and the top specs.
-    `on_trial(study, trial)` runs after each trial, in the worker that ran it."""
+    `on_trial(study, trial)` runs after each trial, in the worker that ran it.
+    `confirm_seeds` K > 0: then retrain the `top` best on the whole training split with K seeds
+    each and judge them on the test set (confirm.json, and in search.md)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # no log lines: `on_trial` reports
     space = load_space(cfg.space)  # errors name the key before anything is made
     check_space(space, cfg, load(cfg.data_dir))
@@ -275,7 +282,10 @@ def search(
                 with ProcessPoolExecutor(k, mp_context=mp.get_context("spawn")) as pool:
                     list(pool.map(_worker, [cfg] * k, [d] * k, shares, [on_trial] * k))
         finally:  # after Ctrl-C too: what finished is written out
-            write_outputs(make_study(cfg, d), d)
+            rows = write_outputs(make_study(cfg, d), d)
+            write_search_md(d, rows, cfg, [])
+        if confirm_seeds:
+            write_search_md(d, rows, cfg, confirm(d, rows, cfg, confirm_seeds, top))
     return d
 
 

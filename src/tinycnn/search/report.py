@@ -1,0 +1,118 @@
+"""After a search: the Pareto front, the best candidates confirmed on the test set over seeds,
+and search.md with pictures. The test set is read here, for the chosen candidates only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..data import load
+from ..reports import ReportWriter, plots
+from ..rules import Target, load_preset
+from ..spec import Spec
+from ..summary import render_markdown
+from ..table import layer_table
+from ..training import Recipe, Runtime, runs
+from ..training.seeds import run_seeds
+
+CONFIRM = "confirm.json"
+DEFAULT_EPOCHS = 15  # the classic budget, where a preset does not set one
+
+
+def pareto_front(points: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """The points no other point beats on both: fewer (or as few) parameters and higher (or
+    as high) accuracy, one strictly. Sorted by parameters."""
+    front: list[tuple[int, float]] = []
+    for params, acc in sorted(points, key=lambda p: (p[0], -p[1])):
+        if not front or acc > front[-1][1]:
+            front.append((params, acc))
+    return front
+
+
+def top(rows: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+    done = [r for r in rows if r["state"] == "complete" and r["value"] is not None]
+    return sorted(done, key=lambda r: (-r["value"], r["params"]))[:n]
+
+
+def final_epochs(preset: str | None) -> int:
+    """The epochs a confirmed candidate trains for: the most its preset allows."""
+    if preset is None:
+        return DEFAULT_EPOCHS
+    p = load_preset(preset)
+    if p.epochs_exactly is not None:
+        return p.epochs_exactly
+    if p.epochs_at_most is not None:
+        return p.epochs_at_most
+    return p.epochs_below - 1 if p.epochs_below is not None else DEFAULT_EPOCHS
+
+
+def confirm(
+    d: Path, rows: list[dict[str, Any]], cfg: Any, seeds: int, n: int = 3
+) -> list[dict[str, Any]]:
+    """Retrain the n best candidates on the whole training split (no validation held out),
+    `seeds` seeds each, under the preset, and judge them on the test set: k/seeds met it."""
+    out = []
+    for rank, r in enumerate(top(rows, n), 1):
+        spec = Spec.from_dict(r["spec"])
+        recipe = Recipe(**r["recipe"], epochs=final_epochs(cfg.preset), limit_train=cfg.limit_train)
+        target = Target(preset=cfg.preset) if cfg.preset else Target()
+        runtime = Runtime(out=str(d / "confirm" / f"top{rank}"), report=True)
+        res = run_seeds(spec, recipe, target, runtime, list(range(1, seeds + 1)), cfg.data_dir,
+                        callbacks=[ReportWriter(cfg.data_dir)])  # fmt: skip
+        out.append({"rank": rank, "trial": r["number"], "params": r["params"], **res.summary()})
+    runs.write_json(d / CONFIRM, out)
+    return out
+
+
+def write_search_md(
+    d: Path, rows: list[dict[str, Any]], cfg: Any, confirmed: list[dict[str, Any]], n: int = 3
+) -> Path:
+    """search.md: counts, the best candidates (with their confirmation where run), the two
+    pictures and each best candidate's layer table."""
+    done = [r for r in rows if r["value"] is not None and r["params"] is not None]
+    points = [(r["params"], r["value"]) for r in done]
+    front = pareto_front(points)
+    if points:
+        plots.save(plots.pareto(points, front), d / "pareto.png")
+        plots.save(plots.history([r["value"] for r in rows]), d / "history.png")
+    states: dict[str, int] = {}
+    for r in rows:
+        states[r["state"]] = states.get(r["state"], 0) + 1
+    by_trial = {c["trial"]: c for c in confirmed}
+    lines = [
+        f"# Search {d.name}",
+        "",
+        f"Space `{cfg.space}`, preset `{cfg.preset}`, {cfg.epochs} epoch(s) per trial, "
+        f"{cfg.val:,} validation images held out of the training set; the test set is read "
+        f"only to confirm the best candidates.",
+        "",
+        "Trials: " + ", ".join(f"{k} {v}" for k, v in sorted(states.items())) + ".",
+        "",
+        "| rank | trial | params | MACs | val acc (last epoch) | confirmed on test | file |",
+        "|---:|---:|---:|---:|---:|---|---|",
+    ]
+    best = top(rows, n)
+    for rank, r in enumerate(best, 1):
+        c = by_trial.get(r["number"])
+        shown = (
+            f"{c['passed']}/{c['n']} met, last-3 min {c['last_k_min_mean']:.2f} ± "
+            f"{c['last_k_min_std']:.2f}%"
+            if c
+            else "not run (--confirm K)"
+        )
+        lines.append(
+            f"| {rank} | {r['number']} | {r['params']:,} | {r['macs']:,} | {r['value']:.2f}% | "
+            f"{shown} | [top{rank}.toml](top{rank}.toml) |"
+        )
+    front_text = ", ".join(f"{p:,} params → {a:.2f}%" for p, a in front)
+    lines += ["", f"Pareto front (size vs validation accuracy): {front_text or 'none yet'}.", ""]
+    if points:
+        lines += ["![accuracy vs size](pareto.png)", "", "![history](history.png)", ""]
+    for rank, r in enumerate(best, 1):
+        data = load(cfg.data_dir)
+        table = layer_table(Spec.from_dict(r["spec"]), data.input_shape, data.classes)
+        lines += [f"## top{rank}: trial {r['number']}, recipe {r['recipe']}", "",
+                  render_markdown(table), ""]  # fmt: skip
+    out = d / "search.md"
+    runs.write_text(out, "\n".join(lines))
+    return out

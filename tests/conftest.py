@@ -10,7 +10,15 @@ import pytest
 import torch
 
 # Small models: keep torch from oversubscribing CI's 2 cores (and keep runs deterministic).
-torch.set_num_threads(int(os.environ.get("TINYCNN_TEST_THREADS", "1")))
+THREADS = int(os.environ.get("TINYCNN_TEST_THREADS", "1"))
+torch.set_num_threads(THREADS)
+
+
+@pytest.fixture(autouse=True)
+def _threads_stay_pinned():
+    """A Trainer sets torch's thread count for its process (tests run in one): put it back."""
+    yield
+    torch.set_num_threads(THREADS)
 
 
 def pytest_terminal_summary(terminalreporter):

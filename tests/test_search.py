@@ -172,3 +172,25 @@ def test_confirm_retrains_the_best_on_the_test_set_over_seeds(tmp_path):
         assert config["recipe"]["epochs"] == 15  # the classic budget when no preset sets one
     md = (d / "search.md").read_text()
     assert f"{c['passed']}/2 met" in md and "pareto.png" in md and (d / "pareto.png").is_file()
+
+
+def test_a_two_objective_search_has_a_pareto_front(tmp_path):
+    d = search(cfg(tmp_path, trials=4, objective="params"))
+    study = optuna.load_study(
+        study_name=d.name,
+        storage=optuna.storages.JournalStorage(
+            optuna.storages.journal.JournalFileBackend(str(d / search_run.JOURNAL))
+        ),
+    )
+    assert [x.name for x in study.directions] == ["MAXIMIZE", "MINIMIZE"]
+    done = [r for r in rows(d) if r["state"] == "complete"]
+    assert done and all(r["values"][1] == r["params"] for r in done)  # the second objective
+    front = {t.number for t in study.best_trials}  # Optuna's Pareto front, by definition:
+    for r in done:  # a trial is on it iff no other is at least as good on both and better on one
+        beaten = any(
+            o["values"][0] >= r["values"][0] and o["params"] <= r["params"]
+            and (o["values"][0] > r["values"][0] or o["params"] < r["params"])
+            for o in done
+        )  # fmt: skip
+        assert (r["number"] in front) == (not beaten)
+    assert "The study's objectives (accuracy, params): front" in (d / "search.md").read_text()

@@ -31,6 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--val", type=int, default=10_000, help="held-out training images (default: 10000)"
     )
     p.add_argument("--limit-train", type=int, help="train on the first N remaining images")
+    p.add_argument(
+        "--objective",
+        default="accuracy",
+        help="accuracy, or a second objective to minimise with it (a Pareto front): params, "
+        "macs or seconds (per epoch) (default: accuracy)",
+    )
     p.add_argument("--pruner", default="median", help="median | hyperband | none (default: median)")
     p.add_argument(
         "--storage", help="Optuna storage URL (default: a journal file in the directory)"
@@ -65,7 +71,7 @@ def print_trial(study: Any, trial: Any) -> None:
             f"pruned after epoch {len(accs)} (val {accs[-1]:.2f}%)  {params}" if accs else "pruned"
         )
     elif trial.state.name == "COMPLETE":
-        line = f"val {trial.value:.2f}%  {params}  {a.get('seconds', 0):.0f}s"
+        line = f"val {trial.values[0]:.2f}%  {params}  {a.get('seconds', 0):.0f}s"
     else:
         line = f"{trial.state.name.lower()}: {trial.system_attrs.get('fail_reason', '')}"
     print(f"trial {trial.number:>3}  {line}", flush=True)
@@ -87,6 +93,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         limit_train=args.limit_train,
         workers=args.workers,
         pruner=args.pruner,
+        objective=args.objective,
         storage=args.storage,
         study=args.study,
         timeout=args.timeout,

@@ -105,7 +105,12 @@ def write_search_md(
             f"{shown} | [top{rank}.toml](top{rank}.toml) |"
         )
     front_text = ", ".join(f"{p:,} params → {a:.2f}%" for p, a in front)
-    lines += ["", f"Pareto front (size vs validation accuracy): {front_text or 'none yet'}.", ""]
+    lines += ["", f"Pareto front (size vs validation accuracy): {front_text or 'none yet'}."]
+    if cfg.multi:  # the study's own two objectives
+        pairs = [(r["values"][1], r["values"][0]) for r in done if len(r["values"] or ()) == 2]
+        shown = ", ".join(f"{x:,.4g} {cfg.objective} → {a:.2f}%" for x, a in pareto_front(pairs))
+        lines += ["", f"The study's objectives (accuracy, {cfg.objective}): front {shown}."]
+    lines.append("")
     if points:
         lines += ["![accuracy vs size](pareto.png)", "", "![history](history.png)", ""]
     for rank, r in enumerate(best, 1):

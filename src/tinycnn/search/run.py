@@ -43,6 +43,9 @@ from .space import Candidate, Space, load_space
 
 JOURNAL, CONFIG = "journal.log", "search.json"
 PRUNERS = ("median", "hyperband", "none")
+# "accuracy": one objective, validation accuracy. The others add a second one to minimise, and
+# the study's answer is its Pareto front (Optuna prunes single-objective studies only).
+OBJECTIVES = ("accuracy", "params", "macs", "seconds")
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class SearchConfig:
     limit_train: int | None = None
     workers: int = 1
     pruner: str = "median"
+    objective: str = "accuracy"  # or params / macs / seconds: a second objective to minimise
     storage: str | None = None  # default: journal.log in the search directory
     study: str | None = None  # default: the directory's name
     timeout: float | None = None  # seconds, per worker
@@ -67,6 +71,12 @@ class SearchConfig:
             raise ConfigError("trials, workers and epochs must be at least 1")
         if self.pruner not in PRUNERS:
             raise ConfigError(f"pruner = {self.pruner!r}: use one of {', '.join(PRUNERS)}")
+        if self.objective not in OBJECTIVES:
+            raise ConfigError(f"objective = {self.objective!r}: use one of {', '.join(OBJECTIVES)}")
+
+    @property
+    def multi(self) -> bool:
+        return self.objective != "accuracy"
 
 
 def feasibility(cand: Candidate, cfg: SearchConfig, data: Dataset) -> str | None:
@@ -102,7 +112,7 @@ class ReportToTrial(Callback):
 
 def objective(
     trial: optuna.Trial, space: Space, cfg: SearchConfig, data: Dataset, d: Path
-) -> float:
+) -> float | tuple[float, float]:
     cand = space.suggest(trial)
     trial.set_user_attr("spec", cand.spec.to_dict())
     trial.set_user_attr("recipe", cand.recipe)
@@ -119,15 +129,21 @@ def objective(
     )
     runtime = Runtime(out=str(d / "trials"), report=False, threads=_threads(cfg.workers))
     report = ReportToTrial(trial)
-    result = train_run(
-        cand.spec, recipe, Target(target=None), runtime, callbacks=[report], data=data
-    )
+    hooks = [] if cfg.multi else [report]  # Optuna neither reports nor prunes multi-objective
+    result = train_run(cand.spec, recipe, Target(target=None), runtime, callbacks=hooks, data=data)
     rows = result.metrics
     trial.set_user_attr("val_acc", [m["val_acc"] for m in rows])
     trial.set_user_attr("seconds", sum(m["seconds"] for m in rows))
     trial.set_user_attr("run", str(result.run_dir))
     if report.pruned:
         raise optuna.TrialPruned(f"pruned after epoch {rows[-1]['epoch']}")
+    if cfg.multi:
+        second = {
+            "params": table.total_params,
+            "macs": table.macs,
+            "seconds": sum(m["seconds"] for m in rows) / len(rows),  # per epoch
+        }[cfg.objective]
+        return rows[-1]["val_acc"], second
     return rows[-1]["val_acc"]
 
 
@@ -193,9 +209,9 @@ def make_study(cfg: SearchConfig, d: Path) -> optuna.Study:
     return optuna.create_study(
         storage=storage,
         study_name=cfg.study or d.name,
-        direction="maximize",
+        directions=["maximize", "minimize"] if cfg.multi else ["maximize"],
         sampler=optuna.samplers.TPESampler(seed=cfg.seed, constant_liar=True),
-        pruner=pruner,
+        pruner=optuna.pruners.NopPruner() if cfg.multi else pruner,
         load_if_exists=True,
     )
 
@@ -298,7 +314,8 @@ def trial_rows(study: optuna.Study) -> list[dict[str, Any]]:
             {
                 "number": t.number,
                 "state": state,
-                "value": t.value,
+                "value": t.values[0] if t.values else None,  # validation accuracy
+                "values": t.values,
                 "params": a.get("params"),
                 "macs": a.get("macs"),
                 "val_acc": a.get("val_acc", []),

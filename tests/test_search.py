@@ -110,6 +110,8 @@ def test_two_workers_share_one_journal_and_a_study_continues(tmp_path):
     study = optuna.load_study(study_name=d.name, storage=storage)
     assert len(study.trials) == 4  # Optuna's own view of the journal both workers wrote
     assert len({t.number for t in study.trials}) == 4
+    # each worker its own random stream: no candidate drawn twice (one seed drew the same ones)
+    assert len({tuple(sorted(t.params.items())) for t in study.trials}) == 4
 
     # a crash: a trial left RUNNING by a process that no longer exists
     study.ask()

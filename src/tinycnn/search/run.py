@@ -20,7 +20,9 @@ import json
 import math
 import multiprocessing as mp
 import os
+import socket
 import warnings
+import zlib
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -219,10 +221,22 @@ def make_study(cfg: SearchConfig, d: Path) -> optuna.Study:
 OnTrial = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
 
 
-def _worker(cfg: SearchConfig, d: Path, n_trials: int, on_trial: OnTrial | None) -> None:
+def sampler_seed(cfg: SearchConfig, worker: int, done: int) -> int:
+    """Each worker its own random stream: with one seed, every worker (and every resumed run,
+    and every machine) would draw the same first candidates and train them twice. Still
+    reproducible on one machine: the seed, the worker's index, the trials already there."""
+    host = zlib.crc32(socket.gethostname().encode())
+    return (cfg.seed * 1_000_003 + worker * 7_919 + done + host) % 2**32
+
+
+def _worker(
+    cfg: SearchConfig, d: Path, n_trials: int, on_trial: OnTrial | None, worker: int = 0
+) -> None:
     """One process's share of the trials; the data is loaded once per process."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the caller reports trials
     space, study = load_space(cfg.space), make_study(cfg, d)
+    seed = sampler_seed(cfg, worker, len(study.get_trials(deepcopy=False)))
+    study.sampler = optuna.samplers.TPESampler(seed=seed, constant_liar=True)
     data = without_test(load(cfg.data_dir))
     study.optimize(
         lambda t: objective(t, space, cfg, data, d),
@@ -296,7 +310,7 @@ def search(
                 _worker(cfg, d, n, on_trial)
             else:
                 with ProcessPoolExecutor(k, mp_context=mp.get_context("spawn")) as pool:
-                    list(pool.map(_worker, [cfg] * k, [d] * k, shares, [on_trial] * k))
+                    list(pool.map(_worker, [cfg] * k, [d] * k, shares, [on_trial] * k, range(k)))
         finally:  # after Ctrl-C too: what finished is written out
             rows = write_outputs(make_study(cfg, d), d)
             write_search_md(d, rows, cfg, [])

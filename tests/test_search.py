@@ -196,3 +196,18 @@ def test_a_two_objective_search_has_a_pareto_front(tmp_path):
         )  # fmt: skip
         assert (r["number"] in front) == (not beaten)
     assert "The study's objectives (accuracy, params): front" in (d / "search.md").read_text()
+
+
+def test_sqlite_is_accepted_with_a_warning_for_parallel_workers(tmp_path):
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    with pytest.warns(UserWarning, match="SQLite locks the whole database"):
+        d = search(cfg(tmp_path, trials=2, workers=2, storage=url, study="lite"))
+    assert len(optuna.load_study(study_name="lite", storage=url).trials) == 2
+    assert len(rows(d)) == 2
+
+
+def test_hyperband_prunes_by_epochs(tmp_path):
+    d = search(cfg(tmp_path, trials=4, epochs=2, pruner="hyperband"))
+    assert {r["state"] for r in rows(d)} <= {"complete", "pruned", "rejected"}
+    trained = [r for r in rows(d) if r["state"] in ("complete", "pruned")]
+    assert all(1 <= len(r["val_acc"]) <= 2 for r in trained)  # a pruned trial stops early

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from typing import Any
 
@@ -84,22 +85,13 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     if args.space is None and args.resume is None:
         raise ConfigError("give a SPACE (course, early-pool or a .toml file) or --resume DIR")
+    flags = {f.name: getattr(args, f.name) for f in dataclasses.fields(SearchConfig)}
     cfg = SearchConfig(
-        space=args.space or "course",
-        trials=args.trials,
-        preset=None if args.preset == "none" else args.preset,
-        epochs=args.epochs,
-        val=args.val,
-        limit_train=args.limit_train,
-        workers=args.workers,
-        pruner=args.pruner,
-        objective=args.objective,
-        storage=args.storage,
-        study=args.study,
-        timeout=args.timeout,
-        seed=args.seed,
-        out=args.out,
-        data_dir=args.data_dir,
+        **{
+            **flags,
+            "space": args.space or "course",
+            "preset": None if args.preset == "none" else args.preset,
+        }
     )
     d = search(cfg, args.resume, print_trial, args.confirm, args.top)
     rows = [json.loads(line) for line in (d / "trials.jsonl").read_text().splitlines()]

@@ -307,21 +307,9 @@ class Trainer:
                 "train_loss": train_loss[s],
                 "train_acc": train_acc[s],
             }
-            if test is not None:
-                row.update(
-                    test_loss=test[0][s],
-                    test_acc=100 * test[1][s] / len(self.test_x),
-                    test_correct=test[1][s],
-                    test_total=len(self.test_x),
-                )
+            row.update(_split("test", test, s, len(self.test_x)))
             row["lr"] = lrs[-1]
-            if val is not None:
-                row.update(
-                    val_loss=val[0][s],
-                    val_acc=100 * val[1][s] / len(self.val_x),
-                    val_correct=val[1][s],
-                    val_total=len(self.val_x),
-                )
+            row.update(_split("val", val, s, 0 if self.val_x is None else len(self.val_x)))
             rows.append(row)
         return rows
 
@@ -366,3 +354,16 @@ class Trainer:
                 best = {"epoch": self.epoch, key: history[-1][key], "model": weights}
                 runs.save_checkpoint(d / runs.BEST, best)
             runs.write_history(d, history, self.lr_steps)
+
+
+def _split(name: str, scores: tuple[list[float], list[int]] | None, s: int, n: int) -> dict:
+    """A split's columns of replica s's row (none when the split was not evaluated)."""
+    if scores is None:
+        return {}
+    loss, correct = scores
+    return {
+        f"{name}_loss": loss[s],
+        f"{name}_acc": 100 * correct[s] / n,
+        f"{name}_correct": correct[s],
+        f"{name}_total": n,
+    }

@@ -88,3 +88,31 @@ def test_closed_pipe_stops_quietly():
     err = p.stderr.read().decode()
     assert p.wait() == 141, err
     assert "Traceback" not in err and "Exception ignored" not in err, err
+
+
+def test_a_spec_file_from_the_zoo_is_named_after_the_file(tmp_path, capsys):
+    from tinycnn.spec import load_spec_file
+
+    assert main(["zoo", "gap7496"]) == 0
+    text = capsys.readouterr().out
+    (tmp_path / "mine.toml").write_text(text)
+    assert load_spec_file(tmp_path / "mine.toml").name == "mine"  # not the zoo's gap7496
+    (tmp_path / "other.toml").write_text('name = "kept"\n' + text)
+    assert load_spec_file(tmp_path / "other.toml").name == "kept"  # a name in the file wins
+
+
+def test_dry_run_says_ok_and_keeps_nothing(tmp_path, capsys):
+    out = tmp_path / "runs"
+    args = ["train", "--dry-run", "--threads", "1", "--quiet", "--device", "cpu", "--out", str(out)]
+    assert main(args) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1].startswith("dry run OK: 1 epoch on 512 images") and "FAIL" not in lines[-1]
+    assert not out.exists() or not any(out.iterdir())  # nothing among the real runs
+
+
+def test_train_help_states_each_default_once(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    for flag_help in text.split(" --")[1:]:
+        assert flag_help.count("(default:") <= 1, flag_help

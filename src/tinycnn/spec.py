@@ -230,7 +230,9 @@ def load_spec_file(path: str | Path) -> Spec:
     p = Path(path)
     if not p.is_file():
         raise SpecError(f"{p}: no such spec file; give a zoo name (tinycnn zoo) or a .toml path")
-    return Spec.from_dict(tomlfile.read(p, "spec file", "", SpecError), where=str(p))
+    data = tomlfile.read(p, "spec file", "", SpecError)
+    data.setdefault("name", p.stem)  # a file names its spec unless it says otherwise
+    return Spec.from_dict(data, where=str(p))
 
 
 def _layer_from_dict(i: int, d: Any, where: str) -> Layer:

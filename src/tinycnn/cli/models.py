@@ -59,8 +59,11 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_zoo(args: argparse.Namespace) -> int:
-    if args.name:
-        print(zoo.get(args.name).to_toml(), end="")
+    if args.name:  # a file to save and edit: its spec takes the file's name (mine.toml → mine)
+        spec = zoo.get(args.name)
+        text = spec.to_toml().replace(f'name = "{spec.name}"\n', "", 1)
+        print(f"# from the zoo's {spec.name}; the spec is named after this file unless you add "
+              f'name = "…"\n{text}', end="")  # fmt: skip
         return 0
     for name in zoo.names():
         spec = zoo.get(name)

@@ -211,3 +211,19 @@ def test_hyperband_prunes_by_epochs(tmp_path):
     assert {r["state"] for r in rows(d)} <= {"complete", "pruned", "rejected"}
     trained = [r for r in rows(d) if r["state"] in ("complete", "pruned")]
     assert all(1 <= len(r["val_acc"]) <= 2 for r in trained)  # a pruned trial stops early
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--resume", "/nonexistent"], "/nonexistent: not a search directory (no search.json)"),
+        (["--val", "0"], "val = 0: a search scores its trials on held-out training images"),
+        (["--val", "60000"], "val = 60000: the training split has 60,000 images"),
+        (["--pruner", "sometimes"], "pruner = 'sometimes': use one of median, hyperband, none"),
+    ],
+)
+def test_search_bad_input_is_one_line(tmp_path, capsys, extra, message):
+    assert main(["search", "course", "--trials", "1", "--out", str(tmp_path / "s"), *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+    assert not (tmp_path / "s").exists()

@@ -71,6 +71,11 @@ class SearchConfig:
     def __post_init__(self) -> None:
         if self.trials < 1 or self.workers < 1 or self.epochs < 1:
             raise ConfigError("trials, workers and epochs must be at least 1")
+        if self.val < 1:
+            raise ConfigError(
+                f"val = {self.val}: a search scores its trials on held-out training images; "
+                f"give val = N (10000 is usual)"
+            )
         if self.pruner not in PRUNERS:
             raise ConfigError(f"pruner = {self.pruner!r}: use one of {', '.join(PRUNERS)}")
         if self.objective not in OBJECTIVES:
@@ -288,14 +293,20 @@ def search(
     `confirm_seeds` K > 0: then retrain the `top` best on the whole training split with K seeds
     each and judge them on the test set (confirm.json, and in search.md)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # no log lines: `on_trial` reports
+    if resume is not None:
+        cfg = resumed_config(Path(resume), cfg)
     space = load_space(cfg.space)  # errors name the key before anything is made
-    check_space(space, cfg, load(cfg.data_dir))
+    data = load(cfg.data_dir)
+    if cfg.val > len(data.train_y) - 2:
+        raise ConfigError(
+            f"val = {cfg.val}: the training split has {len(data.train_y):,} images; hold out "
+            f"fewer so some remain to train on"
+        )
+    check_space(space, cfg, data)
     if cfg.storage is not None:
         make_storage(cfg, Path())  # an unreachable server is said before a directory is made
     if resume is not None:
         d = Path(resume)
-        saved = json.loads((d / CONFIG).read_text())
-        cfg = dataclasses.replace(SearchConfig(**saved), trials=cfg.trials, workers=cfg.workers)
     else:
         d = runs.new_run_dir(cfg.out, f"{space.name}-{cfg.preset or 'any'}")
         runs.write_json(d / CONFIG, dataclasses.asdict(cfg))
@@ -317,6 +328,18 @@ def search(
         if confirm_seeds:
             write_search_md(d, rows, cfg, confirm(d, rows, cfg, confirm_seeds, top))
     return d
+
+
+def resumed_config(d: Path, given: SearchConfig) -> SearchConfig:
+    """The saved config of search directory `d`, with this invocation's trials and workers."""
+    if not (d / CONFIG).is_file():
+        raise ConfigError(f"{d}: not a search directory (no {CONFIG}); give one that tinycnn "
+                          f"search made")  # fmt: skip
+    try:
+        saved = SearchConfig(**json.loads((d / CONFIG).read_text()))
+    except (json.JSONDecodeError, TypeError) as e:
+        raise ConfigError(f"{d / CONFIG}: damaged ({e}); start a new search") from None
+    return dataclasses.replace(saved, trials=given.trials, workers=given.workers)
 
 
 def trial_rows(study: optuna.Study) -> list[dict[str, Any]]:

@@ -113,7 +113,8 @@ class ReportToTrial(Callback):
 
     def on_epoch_end(self, trainer: Any, row: dict[str, Any]) -> bool:
         self.trial.report(row["val_acc"], row["epoch"])
-        self.pruned = self.trial.should_prune()
+        # after the last epoch there is nothing left to save: the trial completes
+        self.pruned = row["epoch"] < row["epochs"] and self.trial.should_prune()
         return self.pruned
 
 

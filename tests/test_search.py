@@ -227,3 +227,18 @@ def test_search_bad_input_is_one_line(tmp_path, capsys, extra, message):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err, err
     assert not (tmp_path / "s").exists()
+
+
+def test_the_pruner_never_throws_away_a_finished_trial():
+    class AlwaysPrune:  # a trial whose pruner says "prune" at every report
+        def report(self, value, step):
+            self.last = (value, step)
+
+        def should_prune(self):
+            return True
+
+    cb = search_run.ReportToTrial(AlwaysPrune())
+    assert cb.on_epoch_end(None, {"val_acc": 90.0, "epoch": 1, "epochs": 3}) is True
+    cb = search_run.ReportToTrial(AlwaysPrune())
+    assert cb.on_epoch_end(None, {"val_acc": 95.0, "epoch": 3, "epochs": 3}) is False
+    assert not cb.pruned and cb.trial.last == (95.0, 3)  # reported all the same

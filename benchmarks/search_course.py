@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from tinycnn.search import SearchConfig, search
-from tinycnn.search.report import confirm, pareto_front, write_search_md
+from tinycnn.search.report import confirm, counts, pareto_front, write_search_md
 from tinycnn.training import runs
 
 
@@ -43,9 +43,7 @@ def main() -> None:
     confirmed = confirm(d, rows, cfg, args.seeds, 3)
     confirm_seconds = time.time() - t1
     write_search_md(d, rows, cfg, confirmed)
-    states: dict[str, int] = {}
-    for r in rows:
-        states[r["state"]] = states.get(r["state"], 0) + 1
+    states = counts(rows)
     done = [(r["params"], r["value"]) for r in rows if r["value"] is not None]
     result = {
         "command": f"python benchmarks/search_course.py --trials {args.trials} --workers "

@@ -81,7 +81,8 @@ def print_trial(study: Any, trial: Any) -> None:
 def cmd_search(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..search import SearchConfig, search
-    from ..search.run import best_value, counts
+    from ..search.report import counts
+    from ..search.run import best_value
 
     if args.space is None and args.resume is None:
         raise ConfigError("give a SPACE (course, early-pool or a .toml file) or --resume DIR")

@@ -3,6 +3,7 @@ and search.md with pictures. The test set is read here, for the chosen candidate
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,11 @@ def pareto_front(points: list[tuple[int, float]]) -> list[tuple[int, float]]:
         if not front or acc > front[-1][1]:
             front.append((params, acc))
     return front
+
+
+def counts(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Trials per state: complete, pruned, rejected (before training), fail."""
+    return dict(Counter(r["state"] for r in rows))
 
 
 def top(rows: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
@@ -75,9 +81,7 @@ def write_search_md(
     if points:
         plots.save(plots.pareto(points, front), d / "pareto.png")
         plots.save(plots.history([r["value"] for r in rows]), d / "history.png")
-    states: dict[str, int] = {}
-    for r in rows:
-        states[r["state"]] = states.get(r["state"], 0) + 1
+    states = counts(rows)
     by_trial = {c["trial"]: c for c in confirmed}
     lines = [
         f"# Search {d.name}",

@@ -41,6 +41,7 @@ from ..table import layer_table
 from ..training import Callback, Recipe, Runtime, runs
 from ..training import train as train_run
 from .report import confirm, write_search_md
+from .report import top as best_trials
 from .space import Candidate, Space, load_space
 
 JOURNAL, CONFIG = "journal.log", "search.json"
@@ -372,9 +373,7 @@ def write_outputs(study: optuna.Study, d: Path, top: int = 3) -> list[dict[str, 
     recipe values they trained with in a comment), from the study itself."""
     rows = trial_rows(study)
     runs.write_jsonl(d / "trials.jsonl", rows)
-    done = [r for r in rows if r["state"] == "complete" and r["value"] is not None]
-    best = sorted(done, key=lambda r: (-r["value"], r["params"]))[:top]
-    for rank, r in enumerate(best, 1):
+    for rank, r in enumerate(best_trials(rows, top), 1):
         note = (
             f"# search {d.name}, trial {r['number']}: val {r['value']:.2f}%. Train it with its "
             f"recipe: tinycnn train top{rank}.toml --config top{rank}.run.toml\n"
@@ -382,13 +381,6 @@ def write_outputs(study: optuna.Study, d: Path, top: int = 3) -> list[dict[str, 
         runs.write_text(d / f"top{rank}.toml", note + Spec.from_dict(r["spec"]).to_toml())
         runs.write_text(d / f"top{rank}.run.toml", tomli_w.dumps({"recipe": r["recipe"]}))
     return rows
-
-
-def counts(rows: list[dict[str, Any]]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for r in rows:
-        out[r["state"]] = out.get(r["state"], 0) + 1
-    return out
 
 
 def best_value(rows: list[dict[str, Any]]) -> float:

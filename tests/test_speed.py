@@ -2,7 +2,6 @@
 
 import json
 import platform
-import resource
 
 import pytest
 import torch
@@ -20,7 +19,6 @@ from tinycnn.training.fast.fastops import (
 )
 from tinycnn.training.fast.speed import (
     native_bf16,
-    reuse_freed_memory,
     use_fast_dropout,
     use_fast_pool,
 )
@@ -216,17 +214,33 @@ def test_use_fast_pool_fuses_after_relu_dropout_unless_windows_overlap():
     assert [type(m) for m in overlapping] == [nn.Identity, ReluDropout, FastMaxPool]
 
 
+PAGE_FAULT_PROBE = """
+import resource, torch
+from tinycnn.training.fast.speed import reuse_freed_memory
+assert reuse_freed_memory()
+for _ in range(3):  # the heap grows once
+    torch.empty(8 << 20, dtype=torch.uint8).fill_(1)
+faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(20):
+    torch.empty(8 << 20, dtype=torch.uint8).fill_(1)  # 2,048 pages each if mmap'd afresh
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults)
+"""
+
+
 @pytest.mark.skipif(
     platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc only"
 )
 def test_reuse_freed_memory_stops_page_faults_on_reallocation():
-    assert reuse_freed_memory()
-    for _ in range(3):  # the heap grows once
-        torch.empty(8 << 20, dtype=torch.uint8).fill_(1)
-    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    for _ in range(20):
-        torch.empty(8 << 20, dtype=torch.uint8).fill_(1)  # 2,048 pages each if mmap'd afresh
-    assert resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults < 500
+    """In a fresh process: the page faults of pytest's own one depend on every earlier test's
+    allocations (it failed once in ~20 suite runs that way)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", PAGE_FAULT_PROBE], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout.split()[-1]) < 500
 
 
 @pytest.mark.parametrize("bf16", [None, False])

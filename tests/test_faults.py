@@ -96,7 +96,8 @@ def test_disk_full_then_resume_continues_exactly(tmp_path, monkeypatch, finished
         train("fast7806", SMALL, NO_TARGET, runtime(tmp_path))
     msg = str(e.value)
     assert "last.pt: could not write (No space left on device)" in msg and "\n" not in msg
-    assert "checkpoint after epoch 1 is intact: resume with: tinycnn train --resume" in msg
+    assert "checkpoint after epoch 1 is intact: resume with: tinycnn.resume(" in msg
+    assert "resume with: tinycnn train --resume" in e.value.message(cli=True)
     (d,) = (tmp_path / "runs").iterdir()
     assert [m["epoch"] for m in metrics(d)] == [1]
     assert json.loads((d / runs.STATUS).read_text())["state"] == "failed"

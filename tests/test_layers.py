@@ -11,11 +11,11 @@ import tinycnn
 ROOT = Path(tinycnn.__file__).parent
 # lowest first; a module may import its own layer or any lower one
 LAYERS = [
-    {"errors", "tomlfile"},
+    {"errors", "tomlfile", "richtext"},
     {"ranges", "spec", "data"},
-    {"table"},
-    {"builder", "summary"},
-    {"rules", "zoo"},
+    {"table", "render"},
+    {"builder"},
+    {"rules", "zoo", "describe"},
     {"training"},
     {"reports"},
     {"ladder", "bench", "api", "search"},

@@ -87,12 +87,20 @@ def test_report_has_every_section_and_links_resolve(run_dir):
 
 
 def test_evaluate_cli(run_dir, capsys):
-    assert main(["evaluate", str(run_dir), "--json"]) == 0
+    limit = json.loads((run_dir / "config.json").read_text())["recipe"]["limit_test"]
+    assert main(["evaluate", str(run_dir), "--json"]) == 0  # the run's own test images
     data = json.loads(capsys.readouterr().out)
-    assert data["total"] == 10000 and len(data["confusion"]) == 10
-    assert sum(map(sum, data["confusion"])) == 10000
+    assert data["total"] == limit < 10000 and len(data["confusion"]) == 10
+    assert sum(map(sum, data["confusion"])) == limit
+    assert data["images"] == f"the first {limit} of 10,000 test images (the run's limit_test)"
+    # and its accuracy is the log's last epoch (same images, same precision)
+    last = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1])
+    assert data["correct"] == last["test_correct"]
+    assert main(["evaluate", str(run_dir), "--json", "--all"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["total"] == 10000 and data["images"] == "all 10,000 test images"
     assert main(["evaluate", str(run_dir / "best.pt")]) == 0
-    assert capsys.readouterr().out.startswith("Test set: Average loss: ")
+    assert capsys.readouterr().out.startswith("Test set (the first ")
 
 
 def test_compare_hand_made_runs(run_dir, tmp_path):

@@ -57,11 +57,14 @@ def test_interrupt_and_resume_equals_uninterrupted(tmp_path, how):
         if m["epoch"] == 1:
             raise KeyboardInterrupt
 
-    with pytest.raises(TrainingInterrupted, match="resume with: tinycnn train --resume") as e:
+    # in Python the advice is the Python call that works there (the CLI words it as a command)
+    with pytest.raises(TrainingInterrupted, match=r"resume with: tinycnn\.resume\('") as e:
         train(
             "gap7496", recipe, runtime=rt(tmp_path, fast_dropout=False), on_epoch=stop_after_first
         )
-    run_dir = str(e.value).rsplit(" ", 1)[-1]
+    (run_dir,) = map(str, e.value.run_dirs)
+    assert str(e.value).endswith(f"tinycnn.resume({run_dir!r})")
+    assert e.value.message(cli=True).endswith(f"resume with: tinycnn train --resume {run_dir}")
     assert json.loads(open(f"{run_dir}/status.json").read())["state"] == "interrupted"
     if how == "runtime":
         resumed = resume(run_dir, rt(tmp_path, fast_dropout=False))

@@ -3,7 +3,7 @@
 import tinycnn
 spec = tinycnn.zoo.get("gap7496")          # or tinycnn.load_spec_file("my.toml")
 model = tinycnn.build(spec)                # nn.Module; model.table is its layer table
-print(tinycnn.render_text(model.table))
+tinycnn.summary(model)                     # its layer table (any nn.Module: input_size=(1, 28, 28))
 result = tinycnn.train(spec, tinycnn.Recipe(epochs=15))   # a run directory with report.md
 """
 
@@ -11,9 +11,10 @@ from . import zoo
 from .builder import TinyNet, build
 from .data import Dataset
 from .data import load as load_data
+from .describe import check, summary
 from .errors import TinyCnnError
+from .render import render_json, render_markdown, render_text, verify
 from .spec import Layer, Spec, load_spec_file
-from .summary import render_json, render_markdown, render_text, verify
 from .table import Table, layer_table
 
 __version__ = "0.1.0"
@@ -48,6 +49,7 @@ __all__ = [
     "TinyCnnError",
     "TinyNet",
     "build",
+    "check",
     "layer_table",
     "load_data",
     "load_spec_file",
@@ -56,6 +58,7 @@ __all__ = [
     "render_text",
     "resume",
     "run_seeds",
+    "summary",
     "train",
     "verify",
     "zoo",

@@ -1,7 +1,9 @@
 """The workbench in one call, as the CLI runs it: train or resume a run and write its report.
 
 `tinycnn.training.train` is the engine and draws nothing; these add `reports.ReportWriter`
-(report.md and pictures at the end, unless `Runtime(report=False)`).
+(report.md and pictures at the end, unless `Runtime(report=False)`). Without a `runtime`, a
+progress bar and a line per epoch show where someone watches (a terminal or a notebook), as the
+CLI does; `Runtime(progress=…)` decides it otherwise.
 
     import tinycnn
     result = tinycnn.train("gap7496", tinycnn.Recipe(epochs=15))
@@ -19,6 +21,7 @@ from .rules import Target
 from .spec import Spec
 from .training import Callback, Recipe, RunResult, Runtime
 from .training import seeds as seeds_module
+from .training.callbacks import watched
 from .training.group import SeedsResult
 from .training.loop import OnEpoch
 
@@ -35,6 +38,7 @@ def train(
 ) -> RunResult:
     """`training.train`, then report.md in the run directory."""
     hooks = [*callbacks, ReportWriter(data_dir)]
+    runtime = runtime or Runtime(progress=watched())
     return training.train(model, recipe, target, runtime, data_dir, on_epoch, on_start, None, hooks)
 
 
@@ -47,7 +51,10 @@ def resume(
     epochs: int | None = None,
     callbacks: Sequence[Callback] = (),
 ) -> RunResult:
-    """`training.resume`, then report.md in the run directory."""
+    """`training.resume`, then report.md in the run directory (in a notebook or terminal with
+    the progress bar and epoch lines)."""
+    if runtime is None and changes is None:
+        changes = {"progress": watched()}
     hooks = [*callbacks, ReportWriter()]
     return training.resume(run_dir, runtime, on_epoch, on_start, changes, epochs, hooks)
 

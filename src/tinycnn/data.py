@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from .errors import DataError
+from .richtext import html_block, html_table, text_table
 
 FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -63,6 +64,32 @@ class Dataset:
     @property
     def input_shape(self) -> tuple[int, int, int]:
         return tuple(self.train_x.shape[1:])  # type: ignore[return-value]
+
+    def _rows(self) -> list[list[str]]:
+        splits = [("train", self.train_y), ("val", self.val_y), ("test", self.test_y)]
+        return [
+            [
+                name,
+                f"{len(y):,}",
+                " ".join(f"{int(n):,}" for n in torch.bincount(y, minlength=self.classes)),
+            ]
+            for name, y in splits
+            if y is not None
+        ]
+
+    def _title(self) -> str:
+        shape = "×".join(map(str, self.input_shape))
+        return (
+            f"{self.source}: {shape} images, {self.classes} classes; training pixels "
+            f"mean {self.mean:.4f}, std {self.std:.4f}"
+        )
+
+    def __repr__(self) -> str:  # not the dataclass's: that prints the tensors
+        head = ["split", "images", "per class"]
+        return f"Dataset {self._title()}\n{text_table(head, self._rows())}"
+
+    def _repr_html_(self) -> str:
+        return html_block(self._title(), html_table(["split", "images", "per class"], self._rows()))
 
 
 def val_indices(labels: torch.Tensor, n: int, seed: int) -> torch.Tensor:

@@ -16,6 +16,7 @@ layer table both walk, so the two can never disagree about what the network is.
 from __future__ import annotations
 
 import dataclasses
+import html
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,6 +116,13 @@ class Spec:
         _validate_switches(self)
         for i, layer in enumerate(self.layers, 1):
             _validate_layer(i, layer)
+
+    def __repr__(self) -> str:  # the TOML it would be saved as: reads like the network
+        return f"Spec {self.name!r}\n{self.to_toml()}"
+
+    def _repr_html_(self) -> str:
+        name, toml = html.escape(self.name), html.escape(self.to_toml())
+        return f"<div><strong>Spec {name}</strong><pre>{toml}</pre></div>"
 
     def with_(self, **changes: Any) -> Spec:
         """A copy with some switches or fields changed (one experiment step = one change)."""

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from . import render
 from .data import MNIST_CLASSES, MNIST_INPUT
 from .errors import SpecError
 from .spec import Spec
 
-BYTES_PER_ACTIVATION = 4  # float32
+BYTES_PER_ACTIVATION = BYTES_PER_PARAM = 4  # float32
 
 
 @dataclass(frozen=True)
@@ -26,17 +27,19 @@ class Row:
     name: str
     kind: str
     shape: tuple[int, ...]  # output shape per image: (C, H, W) or (F,)
-    n_in: int  # map height in (n for square maps; width is in `shape`)
-    n_out: int
-    ch_in: int
-    ch_out: int
-    padding: int
-    kernel: int
-    stride: int
-    j_in: int
-    j_out: int
-    r_in: int
-    r_out: int
+    # None where a column does not apply: a module table (`describe`) past a module whose
+    # receptive field it cannot derive, or the map columns of a flat (F,) output
+    n_in: int | None  # map height in (n for square maps; width is in `shape`)
+    n_out: int | None
+    ch_in: int | None
+    ch_out: int | None
+    padding: int | None
+    kernel: int | None
+    stride: int | None
+    j_in: int | None
+    j_out: int | None
+    r_in: int | None
+    r_out: int | None
     params: int
     macs: int  # multiply-adds per image
 
@@ -45,12 +48,22 @@ class Row:
 class Table:
     model: str
     input_shape: tuple[int, int, int]
-    classes: int
+    classes: int  # outputs per image
     rows: tuple[Row, ...]
+    notes: tuple[str, ...] = ()  # what the reader must know (merged branches, unanalysed modules)
+    params_outside: int = 0  # parameters used by no listed layer (a bare nn.Parameter in forward)
+
+    def __str__(self) -> str:
+        return render.render_text(self)
+
+    __repr__ = __str__  # a REPL's last line shows the table, not the dataclass
+
+    def _repr_html_(self) -> str:
+        return render.render_html(self)
 
     @property
     def total_params(self) -> int:
-        return sum(r.params for r in self.rows)
+        return sum(r.params for r in self.rows) + self.params_outside
 
     @property
     def trainable_params(self) -> int:
@@ -69,8 +82,13 @@ class Table:
         return acts * BYTES_PER_ACTIVATION
 
     @property
-    def receptive_field(self) -> int:
-        return max(r.r_out for r in self.rows)
+    def param_bytes(self) -> int:
+        return self.total_params * BYTES_PER_PARAM
+
+    @property
+    def receptive_field(self) -> int | None:
+        """The largest RF in the table (None when no layer has one)."""
+        return max((r.r_out for r in self.rows if r.r_out is not None), default=None)
 
     def to_json(self) -> dict:
         return {
@@ -83,6 +101,8 @@ class Table:
             "macs": self.macs,
             "activation_bytes": self.activation_bytes,
             "receptive_field": self.receptive_field,
+            "param_bytes": self.param_bytes,
+            "notes": list(self.notes),
             "layers": [{**asdict(r), "shape": list(r.shape)} for r in self.rows],
         }
 

@@ -12,7 +12,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 
-from ..errors import TinyCnnError, TrainingInterrupted
+from ..errors import Resumable, TinyCnnError, TrainingInterrupted
 from . import experiments, models, reports, search, train
 
 Handler = Callable[[argparse.Namespace], int]
@@ -52,8 +52,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 128 + signal.SIGPIPE
     except TrainingInterrupted as e:
-        print(f"\n{e}", file=sys.stderr)
+        print(f"\n{e.message(cli=True)}", file=sys.stderr)
         return 128 + _stopped_by[0]
+    except Resumable as e:
+        print(f"error: {e.message(cli=True)}", file=sys.stderr)
+        return 2
     except TinyCnnError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

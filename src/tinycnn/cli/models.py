@@ -6,7 +6,7 @@ import argparse
 
 from .. import zoo
 from ..builder import build
-from ..summary import render_json, render_markdown, render_text, verify
+from ..render import render_json, render_markdown, render_text, verify
 from .common import input_args, shape_from_data
 
 

@@ -14,10 +14,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "evaluate",
         help="accuracy, per-class figures, confusion, mistakes",
         description="Evaluate a run directory (its last checkpoint) or a "
-        "checkpoint file on the test set.",
+        "checkpoint file on the test images the run was scored on (all of them with --all).",
     )
     p.add_argument("path", metavar="RUN_DIR|CHECKPOINT")
     p.add_argument("--json", action="store_true", help="machine-readable JSON")
+    p.add_argument(
+        "--all", action="store_true", help="all test images, not only the run's --limit-test"
+    )
     input_args(p)
     p.set_defaults(func=cmd_evaluate)
 
@@ -48,13 +51,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from ..reports import evaluate_run
 
-    _, ev, _ = evaluate_run(args.path, args.data_dir)
+    if args.all:
+        _, ev, _ = evaluate_run(args.path, args.data_dir, limit_test=None)
+    else:
+        _, ev, _ = evaluate_run(args.path, args.data_dir)
     if args.json:
         print(json.dumps(ev.to_json(), indent=2))
         return 0
     print(
-        f"Test set: Average loss: {ev.loss:.4f}, Accuracy: {ev.correct}/{ev.total} "
-        f"({ev.accuracy:.2f}%)"
+        f"Test set ({ev.images}): Average loss: {ev.loss:.4f}, Accuracy: "
+        f"{ev.correct}/{ev.total} ({ev.accuracy:.2f}%)"
     )
     print("class  images  precision  recall(accuracy)")
     for c, (p, r, n) in enumerate(zip(ev.precision, ev.recall, ev.support, strict=True)):

@@ -13,6 +13,7 @@ from .. import zoo
 from ..errors import ConfigError
 from ..ranges import check_value
 from ..rules import Target
+from ..training.callbacks import ProgressBar, format_epoch
 from ..training.config import SECTIONS, Recipe, Runtime, load_config_file, make
 
 DRY_RUN_IMAGES = 512  # train and test images of a --dry-run's one epoch
@@ -165,17 +166,6 @@ def resolve_configs(args: argparse.Namespace) -> tuple[Recipe, Target, Runtime]:
     )
 
 
-def format_epoch(m: dict) -> str:
-    """`epoch  3/15  train loss 0.0652 acc 97.82%  test loss 0.0387 acc 98.85% (9885/10000) …`"""
-    w = len(str(m["epochs"]))
-    val = f"val loss {m['val_loss']:.4f} acc {m['val_acc']:.2f}%  " if "val_acc" in m else ""
-    return (
-        f"epoch {m['epoch']:>{w}}/{m['epochs']}  train loss {m['train_loss']:.4f} "
-        f"acc {m['train_acc']:.2f}%  {val}test loss {m['test_loss']:.4f} acc {m['test_acc']:.2f}% "
-        f"({m['test_correct']}/{m['test_total']})  lr {m['lr']:.4f}  {m['seconds']:.1f}s"
-    )
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     from ..api import resume, train  # with report.md; matplotlib loads only when training
     from ..training.rundir import read_run
@@ -207,10 +197,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         epochs = getattr(args, "epochs", None)
         if epochs is not None and epochs != read_run(args.resume).config["recipe"]["epochs"]:
             print(f"resuming with --epochs {epochs}: training goes on to epoch {epochs}")
-        result = resume(args.resume, None, epoch, start, changes, epochs)
+        bars = [ProgressBar(epoch_lines=False)] if runtime.progress else []  # lines: ours
+        result = resume(args.resume, None, epoch, start, changes, epochs, bars)
     else:
         model = args.model or zoo.DEFAULT_MODEL
-        result = train(model, recipe, target, runtime, args.data_dir, epoch, start)
+        bars = [ProgressBar(epoch_lines=False)] if runtime.progress else []  # lines: ours
+        result = train(model, recipe, target, runtime, args.data_dir, epoch, start, bars)
     if args.dry_run:
         shutil.rmtree(runtime.out, ignore_errors=True)
         print(

@@ -30,8 +30,10 @@ from .. import tomlfile, zoo
 from ..errors import ConfigError
 from ..ranges import check_value
 from ..reports import ReportWriter
+from ..richtext import html_block, html_table, text_table
 from ..rules import Target, load_preset, static_conditions
 from ..spec import Spec
+from ..table import layer_table
 from ..training import runs
 from ..training.config import Recipe, Runtime, make
 from ..training.rundir import RunDirError, read_run
@@ -70,6 +72,22 @@ class Ladder:
     steps: tuple[Step, ...]
     seeds: int
     source: Path
+
+    def _rows(self) -> tuple[list[str], list[list[Any]]]:
+        head = ["step", "title", "params", "change", "target"]
+        rows = [
+            [s.index, s.title, f"{layer_table(s.spec).total_params:,}", s.change, s.goal]
+            for s in self.steps
+        ]
+        return head, rows
+
+    def __repr__(self) -> str:
+        head, rows = self._rows()
+        return f"Ladder {self.title!r} ({self.source})\n{text_table(head, rows)}"
+
+    def _repr_html_(self) -> str:
+        head, rows = self._rows()
+        return html_block(f"Ladder: {self.title}", html_table(head, rows), lines=[str(self.source)])
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any], defaults: dict[str, Any]) -> list[str]:

@@ -6,6 +6,7 @@ figure the published write-ups print as "Accuracy of 3: 99%".
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,8 @@ import torch
 import torch.nn.functional as F
 
 from ..data import Dataset, load
-from ..errors import DataError
+from ..errors import ConfigError, DataError
+from ..richtext import html_block, html_table, text_table
 from ..training import evaluation
 from ..training.rundir import Run, load_model
 
@@ -32,10 +34,39 @@ class Evaluation:
     support: list[int]
     misclassified: list[dict[str, Any]]  # index, true, pred, confidence, most confident first
     correct_sample: list[dict[str, Any]]  # the first few correct: index, true, confidence
+    images: str = ""  # which test images were scored, in words
 
     @property
     def accuracy(self) -> float:
         return 100 * self.correct / self.total
+
+    def line(self) -> str:
+        on = f" on {self.images}" if self.images else ""
+        return (
+            f"{self.accuracy:.2f}% ({self.correct:,}/{self.total:,}){on}, loss {self.loss:.4f}; "
+            f"{len(self.misclassified):,} misclassified (.misclassified, most confident first)"
+        )
+
+    def _class_rows(self) -> tuple[list[str], list[list[Any]]]:
+        head = ["class", "images", "accuracy %", "precision %", "most confused with"]
+        rows = []
+        for c, (n, rec, prec) in enumerate(
+            zip(self.support, self.recall, self.precision, strict=True)
+        ):
+            wrong = [(v, p) for p, v in enumerate(self.confusion[c]) if p != c and v]
+            top = max(wrong, default=None)
+            rows.append(
+                [c, n, f"{rec:.2f}", f"{prec:.2f}", f"{top[1]} ({top[0]}×)" if top else "—"]
+            )
+        return head, rows
+
+    def __repr__(self) -> str:  # not the dataclass's: that lists every mistake
+        head, rows = self._class_rows()
+        return f"Evaluation: {self.line()}\n{text_table(head, rows)}"
+
+    def _repr_html_(self) -> str:
+        head, rows = self._class_rows()
+        return html_block(f"Evaluation: {self.line()}", html_table(head, rows))
 
     def to_json(self) -> dict[str, Any]:
         return {"accuracy": self.accuracy, **asdict(self)}
@@ -89,18 +120,42 @@ def _shape(s: tuple[int, ...]) -> str:
     return "×".join(str(n) for n in s)
 
 
+RUN_LIMIT = "run"  # evaluate_run's default: the test images the run itself was scored on
+
+
 def evaluate_run(
     path: str | Path,
     data_dir: str | Path | None = None,
+    limit_test: int | None | str = RUN_LIMIT,
 ) -> tuple[Run, Evaluation, Dataset]:
-    """Evaluate a run directory (its last checkpoint) or a checkpoint file on the test set."""
+    """Evaluate a run directory (its last checkpoint) or a checkpoint file on the test set.
+
+    limit_test: by default the run's own (its first N test images when it trained with
+    `limit_test`, so the numbers match its log); None scores all of them; or a number.
+    `Evaluation.images` says which were used."""
     run, model = load_model(path)
     d = run.config.get("data", {})
     data = load(data_dir if data_dir is not None else d.get("dir"))
     check_fits(run, data)
+    own = run.config.get("recipe", {}).get("limit_test")
+    if limit_test == RUN_LIMIT:
+        limit, whose = own, "the run's"
+    elif limit_test is None or (isinstance(limit_test, int) and limit_test > 0):
+        limit, whose = limit_test, "asked"
+    else:
+        raise ConfigError(
+            f"limit_test = {limit_test!r}: give a positive number, None for all "
+            f"test images, or leave it out for the run's own"
+        )
+    x, y = data.test_x[:limit], data.test_y[:limit]
+    if limit is None or limit >= len(data.test_y):
+        images = f"all {len(y):,} test images"
+    else:
+        images = f"the first {len(y):,} of {len(data.test_y):,} test images ({whose} limit_test)"
     mean, std = d.get("mean", data.mean), d.get("std", data.std)  # the model's own statistics
     # in the precision the run trained and logged in, so the report shows the log's numbers
     bf16 = bool(run.config.get("runtime", {}).get("bf16"))
-    logits = evaluation.logits(model, data.test_x, mean, std, bf16)
-    loss = F.cross_entropy(logits, data.test_y).item()
-    return run, summarize(logits.softmax(1), data.test_y, loss), data
+    logits = evaluation.logits(model, x, mean, std, bf16)
+    loss = F.cross_entropy(logits, y).item()
+    ev = summarize(logits.softmax(1), y, loss)
+    return run, dataclasses.replace(ev, images=images), data

@@ -1,5 +1,8 @@
-"""Pictures, headless: every function returns a matplotlib `Figure` (shown inline by notebooks)
-and never touches pyplot's global state. One style and palette throughout.
+"""Pictures, headless: every function returns a matplotlib `Figure` and never touches pyplot's
+global state. One style and palette throughout.
+
+The figures display themselves in Jupyter without `%matplotlib inline` (they carry a PNG repr),
+once per cell: pyplot never sees them, so no backend shows them a second time.
 """
 
 from __future__ import annotations
@@ -23,9 +26,23 @@ STEP_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"
 WIDTH, DPI = 8.0, 100  # 800 px wide: readable at README size
 
 
+class Picture(Figure):
+    """A Figure that shows itself as a cell's result; in scripts it is a Figure like any other."""
+
+    def _repr_png_(self) -> bytes:
+        buf = io.BytesIO()
+        self.savefig(buf, format="png")
+        return buf.getvalue()
+
+
+def _new(**kw: Any) -> Picture:
+    fig = Picture(dpi=DPI, **kw)
+    FigureCanvasAgg(fig)  # drawn by Agg: no GUI, no pyplot
+    return fig
+
+
 def _figure(height: float, ncols: int = 1) -> tuple[Figure, Any]:
-    fig = Figure(figsize=(WIDTH, height), dpi=DPI, layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = _new(figsize=(WIDTH, height), layout="constrained")
     axes = fig.subplots(1, ncols)
     for ax in axes if ncols > 1 else [axes]:
         ax.grid(True, alpha=0.3)
@@ -167,8 +184,7 @@ def digit_grid(images: torch.Tensor, titles: list[str], cols: int = 10) -> Figur
         r, c = divmod(i, cols)
         y, x = r * (h + label + gap) + label, c * (w + gap)
         canvas[y : y + h, x : x + w] = images[i, 0]
-    fig = Figure(figsize=(WIDTH, WIDTH * canvas.shape[0] / canvas.shape[1]), dpi=DPI)
-    FigureCanvasAgg(fig)
+    fig = _new(figsize=(WIDTH, WIDTH * canvas.shape[0] / canvas.shape[1]))
     ax = fig.add_axes((0, 0, 1, 1))
     ax.imshow(canvas.numpy(), cmap="gray_r", vmin=0, vmax=PIXEL_MAX, interpolation="nearest")
     ax.axis("off")

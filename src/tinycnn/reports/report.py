@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..summary import render_markdown
+from ..render import render_markdown
 from ..table import layer_table
 from ..training import runs
 from ..training.callbacks import Callback

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from ..errors import BudgetError, ConfigError
 from ..ranges import check_fields
+from ..richtext import html_block, html_table
 from ..table import Table
 
 
@@ -57,6 +58,14 @@ class Verdict:
         head = "PASS" if self.passed else "FAIL"
         body = " · ".join(c.text if c.ok else f"✗ {c.text}" for c in self.conditions)
         return f"{head}  {body}" if body else f"{head}  (no conditions set)"
+
+    def __repr__(self) -> str:
+        return f"Verdict({self.line()})"
+
+    def _repr_html_(self) -> str:
+        rows = [["✓" if c.ok else "✗", c.name, c.text] for c in self.conditions]
+        head = "PASS" if self.passed else "FAIL"
+        return html_block(head, html_table(["", "rule", "measured"], rows))
 
     def to_json(self) -> dict:
         return {

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from ..data import load
+from ..render import render_markdown
 from ..reports import ReportWriter, plots
 from ..rules import Target, load_preset
 from ..spec import Spec
-from ..summary import render_markdown
 from ..table import layer_table
 from ..training import Recipe, Runtime, runs
 from ..training.seeds import run_seeds

@@ -71,7 +71,8 @@ def _callbacks(
     runtime: Runtime, given: Sequence[Callback], on_start: Any, on_epoch: OnEpoch | None
 ) -> list[Callback]:
     hooks = [*given, Hooks(on_start, on_epoch)]
-    return [ProgressBar(), *hooks] if runtime.progress else hooks
+    own_bar = any(isinstance(c, ProgressBar) for c in given)  # e.g. the CLI's, without lines
+    return [ProgressBar(), *hooks] if runtime.progress and not own_bar else hooks
 
 
 # What `resume` may change: the runtime (where it runs), and the epoch count where the LR

@@ -11,6 +11,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
+from ..richtext import html_block, html_table, text_table
 from ..rules import Target
 from .result import RunResult
 
@@ -75,3 +76,26 @@ class SeedsResult:
             f"epochs: {s['last_k_min_mean']:.2f} ± {s['last_k_min_std']:.2f}% "
             f"(mean ± std over {s['n']} seeds)"
         )
+
+    def _seed_rows(self) -> tuple[list[str], list[list[str]]]:
+        k = self.target.consistent
+        head = ["seed", f"min of last {k} %", "final test %", "met target", "run"]
+        rows = [
+            [seed, f"{m:.2f}", f"{r.metrics[-1]['test_acc']:.2f}", "✓" if r.verdict.passed else "✗"]
+            + [str(r.run_dir)]
+            for seed, m, r in zip(self.seeds, self.last_k_min(), self.runs, strict=True)
+        ]
+        return head, rows
+
+    def __repr__(self) -> str:
+        head, rows = self._seed_rows()
+        return f"SeedsResult {self.model}: {self.line()}\n{text_table(head, rows)}"
+
+    def _repr_html_(self) -> str:
+        head, rows = self._seed_rows()
+        per_epoch = [
+            [e["epoch"], f"{e['mean']:.2f} ± {e['std']:.2f}", f"{e['min']:.2f}", f"{e['max']:.2f}"]
+            for e in self.per_epoch()
+        ]
+        epochs = html_table(["epoch", "test % mean ± std", "min", "max"], per_epoch)
+        return html_block(f"{self.model}: {self.line()}", html_table(head, rows), epochs)

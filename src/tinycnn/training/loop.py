@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from ..builder import TinyNet, build
 from ..data import Dataset, split_val
-from ..errors import TrainingDiverged, TrainingInterrupted
+from ..errors import ResumeAt, TrainingDiverged, TrainingInterrupted
 from ..rules import Target, check_budget, check_memory, judge, preset_rules
 from ..spec import Spec
 from ..table import layer_table
@@ -275,7 +275,8 @@ class Trainer:
             self._status({"state": "interrupted", "epoch": self.saved_epoch})
             raise TrainingInterrupted(
                 f"interrupted in epoch {self.saved_epoch + 1}; checkpoint after epoch "
-                f"{self.saved_epoch} kept; resume with: tinycnn train --resume {self.run_dir}"
+                f"{self.saved_epoch} kept; resume with: ",
+                ResumeAt(self.run_dir),
             ) from None
         except TrainingDiverged:
             self._status({"state": "diverged", "epoch": self.saved_epoch})
@@ -284,8 +285,8 @@ class Trainer:
             with contextlib.suppress(runs.RunWriteError):  # the disk may still be full
                 self._status({"state": "failed", "epoch": self.saved_epoch})
             raise runs.RunWriteError(
-                f"{e}; the checkpoint after epoch {self.saved_epoch} is intact: resume with: "
-                f"tinycnn train --resume {self.run_dir}"
+                f"{e}; the checkpoint after epoch {self.saved_epoch} is intact: resume with: ",
+                ResumeAt(self.run_dir),
             ) from None
         finally:
             for cb in callbacks:

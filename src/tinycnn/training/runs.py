@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from ..data import Dataset
-from ..errors import TinyCnnError
+from ..errors import Resumable, TinyCnnError
 from ..rules import Target
 from ..spec import Spec
 from ..table import Table
@@ -39,7 +39,7 @@ class RunDirError(TinyCnnError):
     """A path that is not a (readable) tinycnn run directory, or a damaged checkpoint."""
 
 
-class RunWriteError(TinyCnnError):
+class RunWriteError(Resumable):
     """A run file could not be written (disk full, read-only, permissions)."""
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import zoo
-from ..errors import ConfigError, TrainingInterrupted
+from ..errors import ConfigError, ResumeAt, TrainingInterrupted
 from ..rules import Target
 from ..spec import Spec
 from . import runs
@@ -62,15 +62,17 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
 
 
 def _interrupted(seeds: list[int], dirs: list[Path]) -> TrainingInterrupted:
-    lines = []
+    parts: list[str | ResumeAt] = ["interrupted; each seed's run:"]
     for seed, d in zip(seeds, dirs, strict=True):
         if (d / runs.VERDICT).is_file():
-            lines.append(f"seed {seed}: finished ({d})")
+            parts.append(f"\n  seed {seed}: finished ({d})")
         elif (d / runs.LAST).is_file():
-            lines.append(f"seed {seed}: resume with: tinycnn train --resume {d}")
+            parts += [f"\n  seed {seed}: resume with: ", ResumeAt(d)]
         else:
-            lines.append(f"seed {seed}: stopped before its first epoch ended; nothing to resume")
-    return TrainingInterrupted("interrupted; each seed's run:\n  " + "\n  ".join(lines))
+            parts.append(
+                f"\n  seed {seed}: stopped before its first epoch ended; nothing to resume"
+            )
+    return TrainingInterrupted(*parts)
 
 
 def _discard_unused(dirs: list[Path]) -> None:

@@ -4,7 +4,7 @@ import gzip
 
 import torch
 
-from tinycnn.data import FILES
+from tinycnn.idx import FILES
 
 
 def idx_bytes(t: torch.Tensor) -> bytes:

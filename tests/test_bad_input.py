@@ -12,7 +12,7 @@ import torch
 from helpers import idx_bytes, write_set
 
 from tinycnn.cli import main
-from tinycnn.data import FILES
+from tinycnn.idx import FILES
 
 QUICK = ["--epochs", "1", "--limit-train", "64", "--limit-test", "32", "--threads", "1",
          "--quiet", "--no-report", "--device", "cpu"]  # fmt: skip

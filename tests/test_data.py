@@ -7,8 +7,9 @@ import pytest
 import torch
 from helpers import idx_bytes, write_set
 
-from tinycnn.data import FILES, bundled_dir, load
+from tinycnn.data import bundled_dir, load
 from tinycnn.errors import DataError
+from tinycnn.idx import FILES
 
 
 @pytest.mark.parametrize("gz", [False, True])

@@ -11,7 +11,7 @@ import tinycnn
 ROOT = Path(tinycnn.__file__).parent
 # lowest first; a module may import its own layer or any lower one
 LAYERS = [
-    {"errors", "tomlfile", "richtext"},
+    {"errors", "tomlfile", "richtext", "idx", "imagefolder"},
     {"ranges", "spec", "data"},
     {"table", "render"},
     {"builder"},

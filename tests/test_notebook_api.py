@@ -18,7 +18,11 @@ def result(tmp_path_factory):
     out = tmp_path_factory.mktemp("nb") / "runs"
     bar = ProgressBar()
     r = tinycnn.train(
-        "gap7496", SMALL, Target(target=None), Runtime(out=str(out), report=False), callbacks=[bar]
+        "gap7496",
+        SMALL,
+        Target(target=None, max_params=8000),
+        Runtime(out=str(out), report=False),
+        callbacks=[bar],
     )
     return r, bar
 

@@ -1,41 +1,43 @@
-"""Datasets from IDX files: bundled MNIST (offline, checksummed) or any directory of IDX files.
+"""Data sets: bundled MNIST (offline, checksummed), or any folder of IDX files (`idx.py`) or of
+images (`imagefolder.py`), read whole into uint8 tensors (N, C, H, W).
 
-The four standard files (`train-images-idx3-ubyte`, `train-labels-idx1-ubyte`,
-`t10k-images-idx3-ubyte`, `t10k-labels-idx1-ubyte`, each optionally `.gz`) are read whole into
-uint8 tensors. Image size and class count come from the files; normalisation statistics come from
-the training images. Every problem is a one-line `DataError` naming the file and the fix.
+Image size, channels and class count come from the files; normalisation statistics (per channel)
+from the training images. A `dataset.toml` beside the data names it, its classes and its default
+target. Every problem is a one-line `DataError` naming the file and the fix.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import gzip
-import hashlib
-import zlib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import torch
 
+from . import idx, imagefolder, tomlfile
 from .errors import DataError
 from .richtext import html_block, html_table, text_table
+from .spec import NAME_RE
 
-FILES = {
-    "train_images": "train-images-idx3-ubyte",
-    "train_labels": "train-labels-idx1-ubyte",
-    "test_images": "t10k-images-idx3-ubyte",
-    "test_labels": "t10k-labels-idx1-ubyte",
-}
-UBYTE = 0x08  # IDX type code for unsigned bytes: the only one image datasets use
-IMAGES_NDIM, LABELS_NDIM = 3, 1
-CHECKSUMS = "SHA256SUMS"
 PIXEL_MAX = 255  # uint8 pixels
 # the bundled data's input: the default wherever no shape is given (other IDX data brings its own)
 MNIST_INPUT: tuple[int, int, int] = (1, 28, 28)
 MNIST_CLASSES = 10
 MIN_IMAGES = {"train": 2, "test": 1}  # batch norm trains on two images or more
+MNIST, MNIST_TARGET = "MNIST", 99.4  # the bundled data's name, and the course's target
+DESCRIPTION = "dataset.toml"  # beside the data: name, class names, default target
+Stat = float | tuple[float, ...]  # one number for grey images, one per channel for colour
+
+
+def per_channel(v: Stat | list[float], like: torch.Tensor) -> float | torch.Tensor:
+    """A statistic as arithmetic with (N, C, H, W) images `like` takes it: grey stays a float
+    (so grey numbers are what they always were), colour a (1, C, 1, 1) tensor."""
+    if not isinstance(v, list | tuple):
+        return v
+    return torch.tensor(v, dtype=like.dtype, device=like.device).view(1, -1, 1, 1)
 
 
 def to_unit(x: torch.Tensor) -> torch.Tensor:
@@ -43,23 +45,34 @@ def to_unit(x: torch.Tensor) -> torch.Tensor:
     return x.float().div_(PIXEL_MAX)
 
 
-def standardize(x: torch.Tensor, mean: float, std: float) -> torch.Tensor:
+def standardize(x: torch.Tensor, mean: Stat, std: Stat) -> torch.Tensor:
     """uint8 images → the network's input, with the training images' statistics."""
-    return (to_unit(x) - mean) / std
+    x = to_unit(x)
+    return (x - per_channel(mean, x)) / per_channel(std, x)
 
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
-    train_x: torch.Tensor  # uint8 (N, 1, H, W)
+    train_x: torch.Tensor  # uint8 (N, C, H, W)
     train_y: torch.Tensor  # int64 (N,)
     test_x: torch.Tensor
     test_y: torch.Tensor
     classes: int
-    mean: float  # of the training pixels, scaled to [0, 1]
-    std: float
-    source: str
+    mean: Stat  # of the training pixels, scaled to [0, 1] (per channel for colour)
+    std: Stat
+    source: str  # the folder
     val_x: torch.Tensor | None = None  # held out from the training images (`split_val`)
     val_y: torch.Tensor | None = None
+    name: str = MNIST  # "MNIST" for the bundled data; else dataset.toml's or the folder's name
+    class_names: tuple[str, ...] | None = None  # in label order, when known
+    target: float | None = MNIST_TARGET  # the data set's default accuracy target, if it has one
+
+    @property
+    def is_mnist(self) -> bool:
+        return self.name == MNIST
+
+    def class_name(self, c: int) -> str:
+        return self.class_names[c] if self.class_names else str(c)
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -79,9 +92,11 @@ class Dataset:
 
     def _title(self) -> str:
         shape = "×".join(map(str, self.input_shape))
+        fmt = lambda v: f"{v:.4f}" if isinstance(v, float) else "/".join(f"{c:.3f}" for c in v)  # noqa: E731
+        names = f" ({', '.join(self.class_names)})" if self.class_names else ""
         return (
-            f"{self.source}: {shape} images, {self.classes} classes; training pixels "
-            f"mean {self.mean:.4f}, std {self.std:.4f}"
+            f"{self.name}: {shape} images, {self.classes} classes{names}; training pixels "
+            f"mean {fmt(self.mean)}, std {fmt(self.std)}; from {self.source}"
         )
 
     def __repr__(self) -> str:  # not the dataclass's: that prints the tensors
@@ -118,15 +133,15 @@ def split_val(ds: Dataset, n: int, seed: int = 0) -> Dataset:
     val = val_indices(ds.train_y, n, seed)
     keep = torch.ones(len(ds.train_y), dtype=torch.bool)
     keep[val] = False
-    pixels = to_unit(ds.train_x[keep])
+    mean, std = channel_stats(ds.train_x[keep])
     return dataclasses.replace(
         ds,
         train_x=ds.train_x[keep],
         train_y=ds.train_y[keep],
         val_x=ds.train_x[val],
         val_y=ds.train_y[val],
-        mean=pixels.mean().item(),
-        std=pixels.std().item(),
+        mean=mean,
+        std=std,
     )
 
 
@@ -135,11 +150,12 @@ def bundled_dir() -> Path:
 
 
 def load(data_dir: str | Path | None = None) -> Dataset:
-    """Bundled MNIST when `data_dir` is None, else the IDX files in `data_dir`."""
+    """Bundled MNIST when `data_dir` is None; else the folder's IDX files or image folders
+    (`train/<class>/*.png`, `test/<class>/*.png`), described by its `dataset.toml` if any."""
     d = (bundled_dir() if data_dir is None else Path(data_dir)).resolve()
     # cache per process, keyed on the files' sizes and times so an edited file is read again
     stamp = (
-        tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(d.iterdir()))
+        tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(d.rglob("*")))
         if d.is_dir()
         else ()
     )
@@ -152,22 +168,23 @@ def _load_cached(directory: str, stamp: tuple) -> Dataset:
     if not d.is_dir():
         raise DataError(
             f"{d}: no such directory; pass --data-dir a folder holding the four IDX "
-            f"files, or leave it out to use the bundled MNIST"
+            f"files or train/ and test/ image folders, or leave it out to use the bundled MNIST"
         )
-    sums = _read_checksums(d)
-    arrays = {key: read_idx(_find(d, stem), sums) for key, stem in FILES.items()}
+    about = describe_dir(d)
+    if idx.is_idx_dir(d):
+        arrays, files = idx.read_idx_dir(d)
+        names = about.get("classes")
+    elif imagefolder.is_image_folder(d):
+        arrays, found = imagefolder.read_image_folder(d)
+        files = {f"{s}_{k}": d / s for s in ("train", "test") for k in ("images", "labels")}
+        names = about.get("classes", list(found))
+    else:
+        raise DataError(
+            f"{d}: neither IDX files ({idx.FILES['train_images']}…) nor train/ and test/ "
+            f"image folders; see README 'Data' for the two layouts"
+        )
     for split in ("train", "test"):
         x, y = arrays[f"{split}_images"], arrays[f"{split}_labels"]
-        if x.ndim != IMAGES_NDIM:
-            raise DataError(
-                f"{_find(d, FILES[split + '_images'])}: expected images (3 dims), got "
-                f"{x.ndim} dims; check the file is an idx3 image file"
-            )
-        if y.ndim != LABELS_NDIM:
-            raise DataError(
-                f"{_find(d, FILES[split + '_labels'])}: expected labels (1 dim), got "
-                f"{y.ndim} dims; check the file is an idx1 label file"
-            )
         if len(x) != len(y):
             raise DataError(
                 f"{d}: {split} has {len(x)} images but {len(y)} labels; the two "
@@ -178,7 +195,6 @@ def _load_cached(directory: str, stamp: tuple) -> Dataset:
             f"{d}: train images are {tuple(arrays['train_images'].shape[1:])} but "
             f"test images are {tuple(arrays['test_images'].shape[1:])}; use one size"
         )
-    files = {key: _find(d, stem) for key, stem in FILES.items()}
     for split, least in MIN_IMAGES.items():
         if len(arrays[f"{split}_images"]) < least:
             raise DataError(
@@ -186,24 +202,71 @@ def _load_cached(directory: str, stamp: tuple) -> Dataset:
                 f"{split} split needs at least {least}"
             )
     classes = check_labels(arrays["train_labels"], arrays["test_labels"], files)
-    train_x = arrays["train_images"].unsqueeze(1)
-    pixels = to_unit(train_x)
-    mean, std = pixels.mean().item(), pixels.std().item()
-    if std == 0:
+    if names is not None and len(names) != classes:
         raise DataError(
-            f"{files['train_images']}: every training pixel is {round(mean * PIXEL_MAX)}; "
+            f"{d / DESCRIPTION}: {len(names)} class names for {classes} classes; "
+            f"give one name per class, in label order"
+        )
+    train_x = arrays["train_images"]
+    mean, std = channel_stats(train_x)
+    if min(std if isinstance(std, tuple) else (std,)) == 0:
+        m = mean if isinstance(mean, float) else mean[0]
+        raise DataError(
+            f"{files['train_images']}: every training pixel is {round(m * PIXEL_MAX)}; "
             f"the images are blank: check that the file holds the images"
         )
+    mnist = is_mnist(d)
     return Dataset(
         train_x,
-        arrays["train_labels"].long(),
-        arrays["test_images"].unsqueeze(1),
-        arrays["test_labels"].long(),
+        arrays["train_labels"],
+        arrays["test_images"],
+        arrays["test_labels"],
         classes,
         mean,
         std,
         str(d),
+        name=about.get("name", MNIST if mnist else d.name),
+        class_names=tuple(names) if names is not None else None,
+        target=about.get("target", MNIST_TARGET if mnist else None),
     )
+
+
+def channel_stats(x: torch.Tensor) -> tuple[Stat, Stat]:
+    """Mean and std of uint8 images scaled to [0, 1]: one number for grey images (as ever),
+    one per channel for colour."""
+    pixels = to_unit(x)
+    if x.shape[1] == 1:
+        return pixels.mean().item(), pixels.std().item()
+    flat = pixels.transpose(0, 1).reshape(x.shape[1], -1)
+    return tuple(flat.mean(1).tolist()), tuple(flat.std(1).tolist())
+
+
+def is_mnist(d: Path) -> bool:
+    """The bundled data, or a copy of it (the same files, by their SHA256SUMS)."""
+    if d == bundled_dir().resolve():
+        return True
+    mine, theirs = bundled_dir() / idx.CHECKSUMS, d / idx.CHECKSUMS
+    return theirs.is_file() and theirs.read_text().split() == mine.read_text().split()
+
+
+def describe_dir(d: Path) -> dict[str, Any]:
+    """`dataset.toml`: name, classes (names in label order) and target (percent), all optional."""
+    p = d / DESCRIPTION
+    if not p.is_file():
+        return {}
+    about = tomlfile.read(p, "data set description", "see README 'Data'", DataError)
+    unknown = sorted(set(about) - {"name", "classes", "target"})
+    if unknown:
+        raise DataError(f"{p}: unknown field {unknown[0]!r}; known: name, classes, target")
+    if not isinstance(about.get("name", ""), str) or not NAME_RE.fullmatch(about.get("name", "x")):
+        raise DataError(f"{p}: name must be letters, digits, '.', '_', '+' or '-'")
+    classes = about.get("classes", [])
+    if not isinstance(classes, list) or not all(isinstance(c, str) and c for c in classes):
+        raise DataError(f'{p}: classes must be a list of names, e.g. ["cat", "dog"]')
+    t = about.get("target")
+    if t is not None and not (isinstance(t, int | float) and 0 < t <= 100):
+        raise DataError(f"{p}: target = {t!r} must be a test accuracy in percent (0, 100]")
+    return about
 
 
 def check_labels(train: torch.Tensor, test: torch.Tensor, files: dict[str, Path]) -> int:
@@ -230,69 +293,3 @@ def check_labels(train: torch.Tensor, test: torch.Tensor, files: dict[str, Path]
             f"training set (0..{classes - 1}); fix the labels or the file"
         )
     return classes
-
-
-def _find(d: Path, stem: str) -> Path:
-    for name in (stem, stem + ".gz"):
-        if (d / name).is_file():
-            return d / name
-    raise DataError(
-        f"{d / stem}: missing (looked for {stem} and {stem}.gz); put the four IDX "
-        f"files in {d} or pass --data-dir another folder"
-    )
-
-
-def _read_checksums(d: Path) -> dict[str, str]:
-    p = d / CHECKSUMS
-    if not p.is_file():
-        return {}
-    sums = {}
-    for line in p.read_text().splitlines():
-        parts = line.split()
-        if len(parts) == 2:
-            sums[parts[1].lstrip("*")] = parts[0].lower()
-    return sums
-
-
-def read_idx(path: Path, sums: dict[str, str] | None = None) -> torch.Tensor:
-    """Read one IDX file (raw or gzipped) into a uint8 tensor, verifying its checksum if listed."""
-    raw = path.read_bytes()
-    expected = (sums or {}).get(path.name)
-    if expected is not None:
-        got = hashlib.sha256(raw).hexdigest()
-        if got != expected:
-            raise DataError(
-                f"{path}: checksum mismatch (SHA256 {got[:12]}…, expected "
-                f"{expected[:12]}…); the file is corrupt or changed: restore it"
-            )
-    if path.suffix == ".gz":
-        try:
-            raw = gzip.decompress(raw)
-        except (EOFError, OSError, zlib.error) as e:
-            raise DataError(
-                f"{path}: not a readable gzip file ({e}); the file is truncated or "
-                f"corrupt: download or copy it again"
-            ) from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != UBYTE:
-        magic = raw[:4].hex() or "empty"
-        raise DataError(
-            f"{path}: wrong magic number 0x{magic} (expected 0x000008NN for unsigned "
-            f"byte IDX); this is not an IDX file of bytes"
-        )
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise DataError(f"{path}: truncated header ({len(raw)} bytes); copy the file again")
-    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    size = 1
-    for n in dims:
-        size *= n
-    if len(raw) - header < size:
-        raise DataError(
-            f"{path}: truncated: header promises {size:,} bytes of data for shape "
-            f"{tuple(dims)} but only {len(raw) - header:,} follow; copy the file again"
-        )
-    if size == 0:  # frombuffer refuses an empty buffer; the split-size check names the file
-        return torch.zeros(dims, dtype=torch.uint8)
-    data = torch.frombuffer(bytearray(raw[header : header + size]), dtype=torch.uint8)
-    return data.reshape(dims)

@@ -35,6 +35,10 @@ class Evaluation:
     misclassified: list[dict[str, Any]]  # index, true, pred, confidence, most confident first
     correct_sample: list[dict[str, Any]]  # the first few correct: index, true, confidence
     images: str = ""  # which test images were scored, in words
+    class_names: tuple[str, ...] | None = None  # in label order, when the data set names them
+
+    def name(self, c: int) -> str:
+        return self.class_names[c] if self.class_names else str(c)
 
     @property
     def accuracy(self) -> float:
@@ -55,9 +59,8 @@ class Evaluation:
         ):
             wrong = [(v, p) for p, v in enumerate(self.confusion[c]) if p != c and v]
             top = max(wrong, default=None)
-            rows.append(
-                [c, n, f"{rec:.2f}", f"{prec:.2f}", f"{top[1]} ({top[0]}×)" if top else "—"]
-            )
+            confused = f"{self.name(top[1])} ({top[0]}×)" if top else "—"
+            rows.append([self.name(c), n, f"{rec:.2f}", f"{prec:.2f}", confused])
         return head, rows
 
     def __repr__(self) -> str:  # not the dataclass's: that lists every mistake
@@ -158,4 +161,4 @@ def evaluate_run(
     logits = evaluation.logits(model, x, mean, std, bf16)
     loss = F.cross_entropy(logits, y).item()
     ev = summarize(logits.softmax(1), y, loss)
-    return run, dataclasses.replace(ev, images=images), data
+    return run, dataclasses.replace(ev, images=images, class_names=data.class_names), data

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from ..data import PIXEL_MAX
 from ..training import runs
@@ -96,13 +96,10 @@ def learning_curves(
         ax_acc.axhline(target, color=TARGET, linestyle="--", label=f"target {target:g}%")
     seeds = f" ({len(histories)} seeds, mean ± std)" if len(histories) > 1 else ""
     ax_loss.set(xlabel="epoch", ylabel="loss", title=f"loss{seeds}", yscale="log")
-    low = min(min(m["test_acc"] for m in h[:n]) for h in histories)
-    ax_acc.set(
-        xlabel="epoch",
-        ylabel="accuracy (%)",
-        title=f"accuracy{seeds}",
-        ylim=(max(low - 0.5, 90 if low > 90 else 0), 100),
-    )
+    _log_ticks(ax_loss)
+    accs = [m[f"{k}_acc"] for h in histories for m in h[:n] for k in ("train", "test")]
+    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title=f"accuracy{seeds}")
+    _clip_below(ax_acc, accs + ([target] if target is not None else []))
     ax_acc.legend(loc="lower right")
     if title:
         fig.suptitle(title)
@@ -123,13 +120,17 @@ def step_curves(curves: dict[str, list[float]], target: float | None = None) -> 
         )
     if target is not None:
         ax.axhline(target, color=TARGET, linestyle="--", label=f"target {target:g}%")
-    # zoom on where the steps end up: early epochs of a weak step may fall below the frame
+    # zoom on where the steps end up; the early epochs of a weak step that fall below the frame
+    # are counted in a note on the picture, never dropped silently
     low = min(min(a[len(a) // 2 :]) for a in curves.values())
-    ax.set(
-        xlabel="epoch",
-        ylabel="test accuracy (%)",
-        ylim=(max(low - 0.3, 90 if low > 90 else 0), 100),
-    )
+    floor = max(low - 0.3, 90 if low > 90 else 0)
+    ax.set(xlabel="epoch", ylabel="test accuracy (%)", ylim=(floor, 100))
+    below = [v for a in curves.values() for v in a if v < floor]
+    if below:
+        ax.annotate(
+            f"▼ {len(below)} early point(s) below {floor:.1f}% (lowest {min(below):.2f}%)",
+            xy=(0.01, 0.02), xycoords="axes fraction", fontsize=8, color=ACCENT,
+        )  # fmt: skip
     ax.legend(loc="lower right", fontsize=8)
     return fig
 
@@ -146,47 +147,57 @@ def lr_curve(lrs: list[float], steps_per_epoch: int | None = None) -> Figure:
     return fig
 
 
-def confusion(cm: list[list[int]]) -> Figure:
+COUNTS_UP_TO = 20  # classes: above this the cells are too small for their numbers
+
+
+def confusion(cm: list[list[int]], names: Sequence[str] | None = None) -> Figure:
+    """Counts per (true, predicted) class; the mistakes shaded. Up to 20 classes every cell
+    has its number; above, the shading alone (the numbers are in evaluation.json)."""
     k = len(cm)
-    fig, ax = _figure(min(7.0, 1.2 + 0.55 * k))
+    labels = list(names) if names else [str(c) for c in range(k)]
+    side = min(WIDTH, 2.0 + 0.45 * k)  # square cells; 40 classes still fit the page width
+    fig = _new(figsize=(WIDTH, side), layout="constrained")
+    ax = fig.add_subplot()
     t = torch.tensor(cm, dtype=torch.float64)
     off = t.clone().fill_diagonal_(0)  # colour the mistakes; the diagonal would swamp them
     ax.imshow(off.numpy(), cmap="Reds")
-    ax.grid(False)
-    for i in range(k):
-        for j in range(k):
-            ax.text(
-                j,
-                i,
-                str(cm[i][j]),
-                ha="center",
-                va="center",
-                fontsize=7,
-                color="black" if i != j else ACCENT,
-            )
-    ax.set(
-        xlabel="predicted",
-        ylabel="true",
-        xticks=range(k),
-        yticks=range(k),
-        title="confusion matrix (off-diagonal shaded)",
+    font = max(5.0, min(9.0, 90 / k))
+    if k <= COUNTS_UP_TO:
+        for i in range(k):
+            for j in range(k):
+                colour = "black" if i != j else ACCENT
+                ax.text(j, i, str(cm[i][j]), ha="center", va="center", fontsize=font, color=colour)
+    long = max(len(s) for s in labels) > 2
+    ax.set_xticks(range(k), labels, fontsize=font, rotation=90 if long else 0)
+    ax.set_yticks(range(k), labels, fontsize=font)
+    shown = (
+        "off-diagonal shaded" if k <= COUNTS_UP_TO else "mistakes shaded; counts in evaluation.json"
     )
+    ax.set(xlabel="predicted", ylabel="true", title=f"confusion matrix ({shown})")
     return fig
 
 
 def digit_grid(images: torch.Tensor, titles: list[str], cols: int = 10) -> Figure:
-    """images: uint8 (N, C, H, W) → one montage (a single imshow: fast) with a title per tile."""
+    """images: uint8 (N, C, H, W) → one montage (a single imshow: fast) with a title per tile.
+    Grey images are drawn dark on light (as ink); colour images as they are."""
     n, h, w = max(1, len(images)), images.shape[-2], images.shape[-1]
+    colour = images.shape[1] == 3
     rows = math.ceil(n / cols)
     gap, label = 2, int(0.45 * h)  # pixels between tiles and above each tile for its title
-    canvas = torch.zeros(rows * (h + label + gap), cols * (w + gap), dtype=torch.uint8)
+    canvas = torch.zeros(rows * (h + label + gap), cols * (w + gap), 3 if colour else 1)
+    canvas = canvas.to(torch.uint8) + (PIXEL_MAX if colour else 0)  # colour: white between
     for i in range(len(images)):
         r, c = divmod(i, cols)
         y, x = r * (h + label + gap) + label, c * (w + gap)
-        canvas[y : y + h, x : x + w] = images[i, 0]
+        canvas[y : y + h, x : x + w] = images[i].permute(1, 2, 0)
     fig = _new(figsize=(WIDTH, WIDTH * canvas.shape[0] / canvas.shape[1]))
     ax = fig.add_axes((0, 0, 1, 1))
-    ax.imshow(canvas.numpy(), cmap="gray_r", vmin=0, vmax=PIXEL_MAX, interpolation="nearest")
+    if colour:
+        ax.imshow(canvas.numpy(), interpolation="nearest")
+    else:
+        ax.imshow(
+            canvas[..., 0].numpy(), cmap="gray_r", vmin=0, vmax=PIXEL_MAX, interpolation="nearest"
+        )
     ax.axis("off")
     for i, t in enumerate(titles[: len(images)]):
         r, c = divmod(i, cols)
@@ -202,17 +213,30 @@ def digit_grid(images: torch.Tensor, titles: list[str], cols: int = 10) -> Figur
     return fig
 
 
-def mistakes_grid(test_x: torch.Tensor, misclassified: list[dict[str, Any]], n: int = 40) -> Figure:
+def mistakes_grid(
+    test_x: torch.Tensor,
+    misclassified: list[dict[str, Any]],
+    n: int = 40,
+    names: Sequence[str] | None = None,
+) -> Figure:
+    """The most confident mistakes, titled true→predicted (confidence); class names if given."""
     pick = misclassified[:n]
-    titles = [f"{m['true']}→{m['pred']} ({m['confidence']:.2f})" for m in pick]
+    name = (lambda c: names[c]) if names else str  # noqa: E731
+    titles = [f"{name(m['true'])}→{name(m['pred'])} ({m['confidence']:.2f})" for m in pick]
     idx = torch.tensor([m["index"] for m in pick], dtype=torch.long)
     return digit_grid(test_x[idx], titles)
 
 
-def correct_grid(test_x: torch.Tensor, sample: list[dict[str, Any]], n: int = 20) -> Figure:
+def correct_grid(
+    test_x: torch.Tensor,
+    sample: list[dict[str, Any]],
+    n: int = 20,
+    names: Sequence[str] | None = None,
+) -> Figure:
     pick = sample[:n]
+    name = (lambda c: names[c]) if names else str  # noqa: E731
     idx = torch.tensor([m["index"] for m in pick], dtype=torch.long)
-    return digit_grid(test_x[idx], [f"{m['true']} ({m['confidence']:.2f})" for m in pick])
+    return digit_grid(test_x[idx], [f"{name(m['true'])} ({m['confidence']:.2f})" for m in pick])
 
 
 def pareto(points: list[tuple[int, float]], front: list[tuple[int, float]]) -> Figure:
@@ -245,3 +269,10 @@ def _clip_below(ax: Any, accs: list[float]) -> None:
     """Show every point: the axis starts just below the lowest accuracy."""
     if accs:
         ax.set_ylim(max(0.0, min(accs) - 1), min(100.0, max(accs) + 0.5))
+
+
+def _log_ticks(ax: Any) -> None:
+    """A log axis labelled 0.01, 0.02, 0.05, 0.1 …: plain numbers, no 2×10⁻² clutter."""
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..data import Dataset
 from ..render import render_markdown
 from ..table import layer_table
 from ..training import runs
@@ -20,20 +21,22 @@ from .evaluate import Evaluation, evaluate_run
 FIGURES = "figures"
 
 
-def write_figures(run: Run, ev: Evaluation, test_x: Any) -> dict[str, str]:
+def write_figures(run: Run, ev: Evaluation, data: Dataset) -> dict[str, str]:
     """Draw every picture of a run into run/figures; returns caption → relative path."""
     out = run.path / FIGURES
     target = run.config["target"].get("target")
     steps = len(run.lr_steps()) // max(1, len(run.metrics)) or None
+    things = "digits" if data.is_mnist else "images"  # "digit" only where they are digits
+    names, x = data.class_names, data.test_x
     figs = {
         "Learning curves": plots.learning_curves([run.metrics], target, run.spec.name),
         "Learning rate per step": plots.lr_curve(run.lr_steps(), steps),
-        "Confusion matrix": plots.confusion(ev.confusion),
-        "Misclassified test digits (true→pred, confidence)": plots.mistakes_grid(
-            test_x, ev.misclassified
+        "Confusion matrix": plots.confusion(ev.confusion, names),
+        f"Misclassified test {things} (true→pred, confidence)": plots.mistakes_grid(
+            x, ev.misclassified, names=names
         ),
-        "Correctly classified test digits (label, confidence)": plots.correct_grid(
-            test_x, ev.correct_sample
+        f"Correctly classified test {things} (label, confidence)": plots.correct_grid(
+            x, ev.correct_sample, names=names
         ),
     }
     names = ["curves", "lr", "confusion", "mistakes", "correct"]
@@ -65,13 +68,38 @@ def _log_table(metrics: list[dict[str, Any]]) -> list[str]:
 def _class_table(ev: Evaluation) -> list[str]:
     lines = ["| class | images | precision | recall (accuracy) |", "|---:|---:|---:|---:|"]
     for c, (p, r, n) in enumerate(zip(ev.precision, ev.recall, ev.support, strict=True)):
-        lines.append(f"| {c} | {n} | {p:.2f}% | {r:.2f}% |")
+        lines.append(f"| {ev.name(c)} | {n} | {p:.2f}% | {r:.2f}% |")
     return lines
+
+
+def _data_lines(run: Run, ev: Evaluation) -> list[str]:
+    d, r = run.config.get("data", {}), run.config["recipe"]
+    limits = [f"{k} {r[k]:,}" for k in ("limit_train", "limit_test", "val") if r.get(k)]
+    names = d.get("class_names")
+    return [
+        f"**Data:** {d.get('name', 'MNIST')} ({d.get('source', '?')}): "
+        f"{'×'.join(map(str, d.get('input_shape', [])))} images, {d.get('classes')} classes"
+        + (f" ({', '.join(names)})" if names else "")
+        + f"; used {d.get('train', 0):,} train / {d.get('val', 0):,} val / "
+        f"{d.get('test', 0):,} test images" + (f" (limits: {', '.join(limits)})" if limits else ""),
+        "",
+    ]
+
+
+def _no_target(run: Run) -> list[str]:
+    if run.config["target"].get("target") is not None:
+        return []
+    return [
+        "No accuracy target was set, so there is no pass/fail on accuracy: set one with "
+        "`--target 90` (or `--preset NAME`), or put `target = 90` in the data set's "
+        "`dataset.toml`.",
+        "",
+    ]
 
 
 def write_report(run_dir: str | Path, data_dir: str | Path | None = None) -> Path:
     run, ev, data = evaluate_run(run_dir, data_dir)
-    pictures = write_figures(run, ev, data.test_x)
+    pictures = write_figures(run, ev, data)
     runs.write_json(run.path / "evaluation.json", ev.to_json())
     table = layer_table(run.spec, *run.input)
     verdict = run.verdict["line"] if run.verdict else f"(run {run.status.get('state')})"
@@ -80,9 +108,11 @@ def write_report(run_dir: str | Path, data_dir: str | Path | None = None) -> Pat
         "",
         f"**Verdict:** `{verdict}`",
         "",
-        f"Test accuracy of the final model: **{ev.accuracy:.2f}%** ({ev.correct}/{ev.total}), "
-        f"loss {ev.loss:.4f}; {len(ev.misclassified)} misclassified. One run (seed "
-        f"{run.config['recipe']['seed']}): use `tinycnn train --seeds N` to see the spread.",
+        *_no_target(run),
+        *_data_lines(run, ev),
+        f"Test accuracy of the final model: **{ev.accuracy:.2f}%** ({ev.correct}/{ev.total} "
+        f"of {ev.images}), loss {ev.loss:.4f}; {len(ev.misclassified)} misclassified. One run "
+        f"(seed {run.config['recipe']['seed']}): use `tinycnn train --seeds N` to see the spread.",
         "",
         "## Learning curves",
         "",

@@ -57,13 +57,17 @@ class Verdict:
     def line(self) -> str:
         head = "PASS" if self.passed else "FAIL"
         body = " · ".join(c.text if c.ok else f"✗ {c.text}" for c in self.conditions)
-        return f"{head}  {body}" if body else f"{head}  (no conditions set)"
+        if not body:  # nothing to judge: the numbers speak for themselves
+            return "NO TARGET  (results only; set one with --target N or --preset NAME)"
+        return f"{head}  {body}"
 
     def __repr__(self) -> str:
         return f"Verdict({self.line()})"
 
     def _repr_html_(self) -> str:
         rows = [["✓" if c.ok else "✗", c.name, c.text] for c in self.conditions]
+        if not rows:
+            return html_block(self.line())
         head = "PASS" if self.passed else "FAIL"
         return html_block(head, html_table(["", "rule", "measured"], rows))
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from ..data import to_unit
+from ..data import Stat, per_channel, to_unit
 
 AffineOp = Callable[[int, float, torch.Generator, torch.device], torch.Tensor]  # → (N, 2, 3)
 PixelOp = Callable[[torch.Tensor, float, torch.Generator], torch.Tensor]
@@ -96,11 +96,11 @@ def augment(x: torch.Tensor, strengths: dict[str, float], g: torch.Generator) ->
 
 
 def train_input(
-    x: torch.Tensor, strengths: dict[str, float], g: torch.Generator, mean: float, std: float
+    x: torch.Tensor, strengths: dict[str, float], g: torch.Generator, mean: Stat, std: Stat
 ) -> torch.Tensor:
     """A uint8 training batch → the network's input: [0, 1], augmented (0 is the background the
     resampling pads with), then standardised with the training images' statistics."""
     x = to_unit(x)
     if any(strengths.values()):
         x = augment(x, strengths, g)
-    return (x - mean) / std
+    return (x - per_channel(mean, x)) / per_channel(std, x)

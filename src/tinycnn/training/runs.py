@@ -10,6 +10,7 @@ import io
 import json
 import os
 import platform
+import re
 import socket
 import tempfile
 import time
@@ -50,6 +51,11 @@ class RunLocked(TinyCnnError):
 def _write_error(path: Path, e: OSError) -> RunWriteError:
     why = e.strerror or type(e).__name__
     return RunWriteError(f"{path}: could not write ({why}); free disk space or fix the permissions")
+
+
+def run_name(model: str, data: Dataset) -> str:
+    """A run directory's name: the model's, and the data set's unless it is MNIST."""
+    return model if data.is_mnist else f"{model}-{re.sub(r'[^A-Za-z0-9._+-]', '_', data.name)}"
 
 
 def new_run_dir(root: str | Path, name: str) -> Path:
@@ -256,8 +262,10 @@ def write_header(
         "runtime": dataclasses.asdict(runtime),
         "data": {  # the folder resolved, so the run resumes from any working directory
             "dir": None if data_dir is None else str(Path(data_dir).resolve()),
+            "name": data.name,
             "source": data.source,
             "classes": data.classes,
+            "class_names": list(data.class_names) if data.class_names else None,
             "input_shape": list(data.input_shape),
             "mean": data.mean,
             "std": data.std,

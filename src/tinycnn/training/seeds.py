@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import zoo
+from ..data import load
 from ..errors import ConfigError, ResumeAt, TrainingInterrupted
 from ..rules import Target
 from ..spec import Spec
@@ -113,7 +114,8 @@ def run_seeds(
     rt = dataclasses.replace(runtime, threads=threads, progress=False)
     spec = zoo.resolve(model)
     # made here, so that after Ctrl-C this process can name every seed's run
-    dirs = [runs.new_run_dir(runtime.out, spec.name) for _ in seeds]
+    name = runs.run_name(spec.name, load(data_dir))
+    dirs = [runs.new_run_dir(runtime.out, name) for _ in seeds]
     jobs = [
         (spec, dataclasses.replace(recipe, seed=s), target, rt, data_dir, d, tuple(callbacks))
         for s, d in zip(seeds, dirs, strict=True)

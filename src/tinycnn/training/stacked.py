@@ -46,7 +46,7 @@ def run_stacked(
         )
     spec = zoo.resolve(model)
     data = load(data_dir) if data is None else data
-    dirs = [runs.new_run_dir(runtime.out, spec.name) for _ in seeds]
+    dirs = [runs.new_run_dir(runtime.out, runs.run_name(spec.name, data)) for _ in seeds]
     try:
         trainer = Trainer(spec, recipe, target, runtime, data, dirs, seeds)
     except TinyCnnError:

@@ -324,7 +324,7 @@ def test_compare_marks_unreadable_directories(capsys, tmp_path, finished):
     empty.mkdir()
     code, out, err = cli(capsys, "compare", str(finished), str(broken), str(empty))
     assert code == 0
-    rows = out.splitlines()[1:]
+    rows = out.split("\n\n")[0].splitlines()[1:]  # the table; the notes on its columns follow
     assert len(rows) == 3 and "unreadable" in rows[1] and "unreadable" in rows[2]
     assert f"note: {broken / runs.CONFIG}: corrupt JSON" in err
     assert f"note: {empty}: not a tinycnn run directory" in err

@@ -115,7 +115,8 @@ def test_compare_hand_made_runs(run_dir, tmp_path):
     assert table[0]["best_test"] == 99.9 and table[0]["params"] == 7496
     assert table[0]["at_target"] == sum(r["test_acc"] >= 40.0 for r in rows)
     md = render_compare(table, markdown=True)
-    assert md.startswith("| run | model | params |") and "| 7,496 |" in md
+    assert md.startswith("| run | model | data | seed | limits |") and "| 7,496 |" in md
+    assert "at_target: how many epochs reached" in md  # the columns are explained
 
 
 @pytest.mark.parametrize(

@@ -66,11 +66,12 @@ def build(
     input_shape: tuple[int, int, int] = MNIST_INPUT,
     classes: int = MNIST_CLASSES,
     replicas: int = 1,
+    head: bool = True,
 ) -> TinyNet:
     """Validate `spec` against the input (raises SpecError naming the layer) and build it, as
     one model or as `replicas` independent copies side by side (`training/fast/replicas.py`
     copies single models in and out). The table describes one replica."""
-    table = layer_table(spec, input_shape, classes)
+    table = layer_table(spec, input_shape, classes, head)
     modules: OrderedDict[str, nn.Module] = OrderedDict()
     for prim, row in zip(spec.expand(classes), table.rows, strict=True):
         modules[prim.name] = prim_module(prim, row.ch_in, len(row.shape) == 1, replicas)

@@ -209,12 +209,14 @@ def _load_cached(directory: str, stamp: tuple) -> Dataset:
         )
     train_x = arrays["train_images"]
     mean, std = channel_stats(train_x)
-    if min(std if isinstance(std, tuple) else (std,)) == 0:
+    if max(std if isinstance(std, tuple) else (std,)) == 0:
         m = mean if isinstance(mean, float) else mean[0]
         raise DataError(
             f"{files['train_images']}: every training pixel is {round(m * PIXEL_MAX)}; "
             f"the images are blank: check that the file holds the images"
         )
+    if isinstance(std, tuple):  # a colour channel the data never uses: scale it by 1, not by 0
+        std = tuple(v if v > 0 else 1.0 for v in std)
     mnist = is_mnist(d)
     return Dataset(
         train_x,

@@ -83,7 +83,7 @@ def summary(
     """The layer table of a zoo name, a spec (or its .toml file), a built model or any module.
 
     input_size: (C, H, W), (N, C, H, W) as torchinfo takes it, or "1x28x28"; a spec defaults to
-    MNIST's 1×28×28 and 10 classes, any other module needs it."""
+    its own `input`, else MNIST's 1×28×28 (and 10 classes); any other module needs it."""
     size = _size(input_size) if input_size is not None else None
     if isinstance(model, TinyNet):
         if size is not None and size != model.table.input_shape:
@@ -100,7 +100,11 @@ def summary(
             )
         return module_table(model, size)
     spec = zoo.resolve(model)
-    return verify(build(spec, size or MNIST_INPUT, classes or MNIST_CLASSES))
+    if size is not None:  # asked for this size: the spec's own input gives way
+        spec = spec.with_(input=None)
+    shape = size or spec.input or MNIST_INPUT
+    # a description: a spec without a classifier head is described too (training refuses it)
+    return verify(build(spec, shape, classes or MNIST_CLASSES, head=False))
 
 
 def check(

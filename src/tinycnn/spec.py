@@ -111,6 +111,7 @@ class Spec:
     order: str = "bn-relu"
     bias: bool = False
     then: tuple[str, ...] = POST_PARTS
+    input: tuple[int, ...] | None = None  # channels, height, width it is made for (optional)
 
     def __post_init__(self) -> None:
         _validate_switches(self)
@@ -284,6 +285,15 @@ def _validate_switches(s: Spec) -> None:
             raise SpecError(f"spec {s.name}: {field} must be text, got {getattr(s, field)!r}")
     if not _is_number(s.dropout):
         raise SpecError(f"spec {s.name}: dropout = {s.dropout!r} must be a number in [0, 1)")
+    if s.input is not None and (
+        not isinstance(s.input, tuple)
+        or len(s.input) != 3
+        or not all(_is_int(v) and v > 0 for v in s.input)
+    ):
+        raise SpecError(
+            f"spec {s.name}: input = {list(s.input) if isinstance(s.input, tuple) else s.input!r} "
+            f"must be [channels, height, width], e.g. [3, 32, 32]"
+        )
     if not isinstance(s.then, tuple) or not all(isinstance(p, str) for p in s.then):
         raise SpecError(f"spec {s.name}: then must be a list of {', '.join(POST_PARTS)}")
     if s.order not in ORDERS:

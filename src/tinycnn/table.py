@@ -115,9 +115,19 @@ def _numel(shape: tuple[int, ...]) -> int:
 
 
 def layer_table(
-    spec: Spec, input_shape: tuple[int, int, int] = MNIST_INPUT, classes: int = MNIST_CLASSES
+    spec: Spec,
+    input_shape: tuple[int, int, int] = MNIST_INPUT,
+    classes: int = MNIST_CLASSES,
+    head: bool = True,
 ) -> Table:
-    """Walk the expanded spec; raise `SpecError` naming the first layer that does not fit."""
+    """Walk the expanded spec; raise `SpecError` naming the first layer that does not fit.
+    head=False describes a spec without a classifier head (a feature extractor, a sketch)."""
+    if spec.input is not None and tuple(spec.input) != tuple(input_shape):
+        raise SpecError(
+            f"{spec.name}: the spec is made for {'×'.join(map(str, spec.input))} inputs but "
+            f"the data has {'×'.join(map(str, input_shape))} images; use data of that size or "
+            f"change the spec's input"
+        )
     c, h, w = input_shape
     flat: int | None = None  # feature count once the map is flattened
     j, r = 1, 1
@@ -191,19 +201,23 @@ def layer_table(
             )
         )
     out = rows[-1].shape
-    if len(out) == 3 and out[1:] != (1, 1):
+    on_map = len(out) == 3 and out[1:] != (1, 1)
+    headless = on_map or rows[-1].ch_out != classes
+    if head and on_map:
         raise SpecError(
             f"{spec.name}: the network ends on a {out[0]}×{out[1]}×{out[2]} map; end "
             f"with gap (or flatten and linear) so there is one output per class"
         )
-    if rows[-1].ch_out != classes:
+    if head and rows[-1].ch_out != classes:
         raise SpecError(
             f"{spec.name}: the network ends with {rows[-1].ch_out} outputs but the data "
             f'has {classes} classes; set the last layer\'s out = "classes"'
         )
     if input_shape[0] < 1:
         raise SpecError(f"{spec.name}: input needs at least one channel")
-    return Table(spec.name, tuple(input_shape), classes, tuple(rows))
+    outputs = _numel(out) if headless else classes
+    notes = ("no classifier head: a description only (training needs one)",) if headless else ()
+    return Table(spec.name, tuple(input_shape), outputs, tuple(rows), notes)
 
 
 def _window(

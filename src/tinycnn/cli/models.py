@@ -6,7 +6,7 @@ import argparse
 
 from .. import zoo
 from ..builder import build
-from ..render import render_json, render_markdown, render_text, verify
+from ..render import render_json, render_markdown, render_text
 from .common import input_args, shape_from_data
 
 
@@ -18,6 +18,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "file), derived from the spec and checked against the module.",
     )
     p.add_argument("model", metavar="MODEL", help="zoo name (see `tinycnn zoo`) or spec .toml")
+    p.add_argument(
+        "--input",
+        metavar="CxHxW",
+        help="input size, e.g. 3x224x224 (default: the spec's input, else the data's)",
+    )
+    p.add_argument("--classes", type=int, metavar="N", help='what out = "classes" means here')
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--markdown", action="store_true", help="GitHub Markdown table")
     fmt.add_argument("--json", action="store_true", help="machine-readable JSON")
@@ -50,9 +56,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
+    from ..describe import summary
+
     spec = zoo.resolve(args.model)
-    shape, classes = shape_from_data(args)
-    table = verify(build(spec, shape, classes))
+    if args.input is not None:
+        table = summary(spec, args.input, args.classes)
+    elif args.data_dir is None and spec.input is not None:
+        table = summary(spec, classes=args.classes)  # the input the spec declares
+    else:
+        shape, classes = shape_from_data(args)
+        table = summary(spec, shape, args.classes or classes)
     render = render_json if args.json else render_markdown if args.markdown else render_text
     print(render(table))
     return 0

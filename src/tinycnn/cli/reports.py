@@ -42,6 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
     p.add_argument("--sort", metavar="COL", help="column to sort by (numbers: largest first)")
+    p.add_argument(
+        "--expand", action="store_true", help="list each run of a seeds group under its row"
+    )
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--markdown", action="store_true", help="GitHub Markdown table")
     fmt.add_argument("--json", action="store_true", help="machine-readable JSON")
@@ -84,7 +87,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from ..reports import compare, render_compare
 
-    rows = compare(args.run_dirs, args.sort)
+    rows = compare(args.run_dirs, args.sort, args.expand)
     print(json.dumps(rows, indent=2) if args.json else render_compare(rows, args.markdown))
     for r in rows:
         if r.get("error"):

@@ -69,3 +69,26 @@ def test_next_concept_rule():
     )
     assert next_step(stats([99.5, 99.5, 99.5])).startswith("Next: the target is met")
     assert next_step(stats([99.0])).startswith("Next: all four concepts are in")
+
+
+def test_a_network_near_chance_is_not_learning_not_over_fitting():
+    from tinycnn.ladder.analysis import analyse
+
+    stuck = stats([11.2, 11.3, 11.35], train=[14.0, 15.0, 16.5], concepts=frozenset({"bn"}))
+    out = analyse(stuck, None)
+    assert out[0].startswith("Not learning: the best test accuracy is 11.35%")
+    assert "near chance (10% for 10 classes)" in out[0] and "Check the LR" in out[0]
+    text = " ".join(out)
+    assert "Over-fitting" not in text and "Next:" not in text  # no concept is the fix here
+    assert analyse(stats([35.0, 40.0, 45.0], train=[40.0, 50.0, 60.0]), None)[0].startswith(
+        "Over-fitting"
+    )  # learning (4.5× chance), if slowly: the usual rules apply
+
+
+def test_never_proposes_a_concept_the_step_uses():
+    for used in (frozenset(), frozenset({"bn"}), frozenset({"bn", "dropout"}), ALL):
+        for train in ([99.0], [99.9]):  # agreeing, over-fitting
+            advice = next_step(stats([99.0], train=train, concepts=used))
+            from tinycnn.ladder.analysis import CONCEPT_NAMES
+
+            assert not any(f"Next: {CONCEPT_NAMES[c]}" in advice for c in used), (used, advice)

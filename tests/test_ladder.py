@@ -129,3 +129,22 @@ def test_shipped_example_ladders_parse_and_fit_their_presets():
     for f in files:
         lad = load_ladder(f)  # raises if a step changes nothing or breaks the preset
         assert lad.steps and all(s.goal for s in lad.steps), f
+
+
+def test_rehearsal_and_published_column(tmp_path, capsys):
+    body = STEPS.replace(
+        "spec = { norm = true }",
+        "spec = { norm = true }\npublished = { params = 7496, test = 99.1 }",
+    )
+    p = write(tmp_path, body)
+    out = tmp_path / "out"
+    argv = ["ladder", str(p), "--out", str(out), "--threads", "1", "--no-report"]
+    assert main([*argv, "--epochs", "1", "--limit-train", "256"]) == 0
+    assert "rehearsal: epochs 1, limit_train 256" in capsys.readouterr().out
+    runs = sorted((out / "step01").iterdir())
+    cfg = json.loads((runs[0] / "config.json").read_text())["recipe"]
+    assert (cfg["epochs"], cfg["limit_train"]) == (1, 256)
+    md = (out / "ladder.md").read_text()
+    assert "**Rehearsal** (epochs = 1, limit_train = 256)" in md
+    assert "| Step | Target | Published (1 run) | Results | Analysis |" in md
+    assert "params 7,496<br>test 99.10%" in md and "| – |" in md  # step 1 has no figures

@@ -21,6 +21,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="DIR", help="ladder directory (default: runs/ladders/NAME)")
     p.add_argument("--threads", type=int, metavar="N", help="torch CPU threads per process")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--epochs", type=int, metavar="N", help="rehearse: every step N epochs")
+    p.add_argument(
+        "--limit-train", type=int, metavar="N", help="rehearse: every step N training images"
+    )
     p.add_argument(
         "--no-report",
         dest="report",
@@ -87,7 +91,10 @@ def cmd_ladder(args: argparse.Namespace) -> int:
         print(f"step {step.index}. {step.title} [{step.change}]: {what}", flush=True)
 
     runtime = Runtime(device=args.device, threads=args.threads, progress=False, report=args.report)
-    d = run_ladder(ladder, runtime, out, args.seeds, args.data_dir, on_step)
+    rehearse = {k: v for k, v in (("epochs", args.epochs), ("limit_train", args.limit_train)) if v}
+    if rehearse:
+        print("rehearsal: " + ", ".join(f"{k} {v:,}" for k, v in rehearse.items()), flush=True)
+    d = run_ladder(ladder, runtime, out, args.seeds, args.data_dir, on_step, rehearse or None)
     print(f"wrote {d / 'ladder.md'}")
     return 0
 

@@ -3,6 +3,8 @@
 Every rule reads `StepStats` (and the previous step's) and returns one sentence, or None when it
 has nothing to say. Thresholds are named constants, in percentage points (pp) of test accuracy.
 
+0. learning   — test accuracy near chance: the network is not learning (LR, init, data), and
+                nothing else is said about it (no over-fitting, no next concept).
 1. fit        — train vs test accuracy: over-fitting, or regularised below test, or in agreement.
 2. stability  — spread of the mean test accuracy over the last k epochs.
 3. target     — from which epoch the target held to the end, or where it was only touched.
@@ -21,6 +23,7 @@ UNDERFIT_GAP = -0.1  # train below test by more than this: regularisation bites 
 STABLE_RANGE = 0.1  # last-k epochs within this: stable
 UNSTABLE_RANGE = 0.25  # last-k epochs swinging more than this: unstable
 NOISE_FACTOR = 2.0  # a change counts when it exceeds this many seed standard deviations
+NOT_LEARNING = 2.0  # best test below this many times chance (100/classes %): not learning
 CONCEPTS = ("bn", "dropout", "augmentation", "schedule")  # the published order
 CONCEPT_NAMES = {
     "bn": "batch norm",
@@ -39,6 +42,15 @@ class StepStats:
     k: int  # "consistently": the last k epochs
     concepts: frozenset[str]  # which of CONCEPTS the step uses
     seconds: float = 0.0
+    classes: int = 10
+
+    @property
+    def chance(self) -> float:
+        return 100 / self.classes
+
+    @property
+    def learning(self) -> bool:
+        return self.best_test >= NOT_LEARNING * self.chance
 
     @property
     def seeds(self) -> int:
@@ -163,6 +175,17 @@ def next_step(s: StepStats) -> str:
     )
 
 
+def not_learning(s: StepStats) -> str:
+    return (
+        f"Not learning: the best test accuracy is {s.best_test:.2f}% (train {s.best_train:.2f}%), "
+        f"near chance ({s.chance:.0f}% for {s.classes} classes). Check the LR (too high or "
+        f"too low), the initialisation and the data (labels, normalisation) before adding "
+        f"any concept."
+    )
+
+
 def analyse(s: StepStats, prev: StepStats | None) -> list[str]:
+    if not s.learning:  # over-fitting, stability and next concepts mean nothing here
+        return [not_learning(s), *([change(s, prev)] if prev else [])]
     out = [fit(s), stability(s), target(s), change(s, prev), next_step(s)]
     return [x for x in out if x]

@@ -41,7 +41,8 @@ from ..training.seeds import run_seeds
 from .markdown import write_ladder_md
 
 LADDER_KEYS = {"title", "description", "model", "preset", "target", "recipe", "seeds", "steps"}
-STEP_KEYS = {"title", "target", "spec", "recipe", "model"}
+STEP_KEYS = {"title", "target", "spec", "recipe", "model", "published"}
+PUBLISHED_KEYS = {"params": int, "train": float, "test": float, "note": str}  # one write-up run
 SWITCHES = {"norm", "dropout", "dropout_kind", "order", "bias", "then"}
 STATE = "ladder.json"
 SPEC_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Spec)}
@@ -55,6 +56,7 @@ class Step:
     spec: Spec
     recipe: Recipe
     change: str  # the change against the previous step, in words
+    published: dict[str, Any] = dataclasses.field(default_factory=dict)  # the write-up's figures
 
     def fingerprint(self, target: Target) -> str:
         blob = json.dumps(
@@ -153,11 +155,30 @@ def load_ladder(path: str | Path) -> Ladder:
             spec,
             recipe,
             "; ".join(changes) if changes else "base",
+            _published(s.get("published", {}), at),
         )
         _check_preset(step, target, at)
         steps.append(step)
     seeds = d.get("seeds", 1)
     return Ladder(d.get("title", p.stem), d.get("description", ""), target, tuple(steps), seeds, p)
+
+
+def _published(d: Any, at: str) -> dict[str, Any]:
+    """The write-up's figures for a step: params, train and test accuracy (%), a note."""
+    _known(d, set(PUBLISHED_KEYS), f"{at} published")
+    for k, v in d.items():
+        kind = PUBLISHED_KEYS[k]
+        ok = isinstance(v, str) if kind is str else _is_number(v, kind)
+        if not ok:
+            what = {int: "a whole number", float: "a number", str: "text"}[kind]
+            raise ConfigError(f"{at} published: {k} = {v!r} must be {what}")
+    return dict(d)
+
+
+def _is_number(v: Any, kind: type) -> bool:
+    if isinstance(v, bool):
+        return False
+    return isinstance(v, int) if kind is int else isinstance(v, int | float)
 
 
 def _known(d: Any, keys: set[str], where: str) -> None:
@@ -187,14 +208,26 @@ def run_ladder(
     seeds: int | None = None,
     data_dir: str | Path | None = None,
     on_step: Any = None,
+    rehearse: dict[str, int] | None = None,
 ) -> Path:
-    """Run every unfinished step; returns the ladder directory (ladder.md written there)."""
+    """Run every unfinished step; returns the ladder directory (ladder.md written there).
+    rehearse: recipe fields every step takes (`{"epochs": 2, "limit_train": 2000}`): a quick
+    rehearsal of the whole ladder, marked as such in ladder.md."""
     n = ladder.seeds if seeds is None else seeds
     check_value("seeds", n)
+    if rehearse:
+        steps = [
+            dataclasses.replace(
+                s, recipe=make(Recipe, {**dataclasses.asdict(s.recipe), **rehearse})
+            )
+            for s in ladder.steps
+        ]
+        ladder = dataclasses.replace(ladder, steps=tuple(steps))
     d = Path(out_dir)
     d.mkdir(parents=True, exist_ok=True)
     state_path = d / STATE
     state = json.loads(state_path.read_text()) if state_path.is_file() else {"steps": {}}
+    state["rehearsal"] = rehearse or None
     for step in ladder.steps:
         key, fp = str(step.index), step.fingerprint(ladder.target)
         done = state["steps"].get(key)

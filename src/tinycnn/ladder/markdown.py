@@ -42,6 +42,7 @@ def step_stats(run_dirs: list[Path], target: float | None, k: int) -> StepStats:
         target=target,
         k=k,
         concepts=concepts(first.config["recipe"], "bn" in kinds, "dropout" in kinds),
+        classes=d["classes"],
         seconds=sum(m["seconds"] for r in loaded for m in r.metrics) / len(loaded),
     )
 
@@ -64,6 +65,14 @@ def _results(s: StepStats) -> str:
     )
 
 
+def _published(p: dict[str, Any]) -> str:
+    """The write-up's figures for the step (one run, its best epoch as published), or –."""
+    parts = [f"params {p['params']:,}"] if "params" in p else []
+    parts += [f"{k} {p[k]:.2f}%" for k in ("train", "test") if k in p]
+    parts += [f"*{p['note']}*"] if "note" in p else []
+    return "<br>".join(parts) or "–"
+
+
 def write_ladder_md(ladder: Any, state: dict[str, Any], d: Path) -> Path:
     t = ladder.target
     target = t.target
@@ -72,10 +81,12 @@ def write_ladder_md(ladder: Any, state: dict[str, Any], d: Path) -> Path:
         p = load_preset(t.preset)
         target, k = p.target, p.consistent
     rows, curves, prev = [], {}, None
+    published = any(step.published for step in ladder.steps)  # the column, when a step has it
     for step in ladder.steps:
         entry = state["steps"].get(str(step.index))
         if not entry:
-            rows.append(f"| {step.index}. {step.title} | {step.goal} | not run yet | |")
+            pub = f" {_published(step.published)} |" if published else ""
+            rows.append(f"| {step.index}. {step.title} | {step.goal} |{pub} not run yet | |")
             continue
         s = step_stats([d / r for r in entry["runs"]], target, k)
         report = f"{entry['runs'][0]}/report.md"
@@ -85,7 +96,8 @@ def write_ladder_md(ladder: Any, state: dict[str, Any], d: Path) -> Path:
             else f"{step.index}. {step.title}"
         )
         goal = f"{step.goal}<br>*change: {step.change}*"
-        rows.append(f"| {title} | {goal} | {_results(s)} | {' '.join(analyse(s, prev))} |")
+        pub = f" {_published(step.published)} |" if published else ""
+        rows.append(f"| {title} | {goal} |{pub} {_results(s)} | {' '.join(analyse(s, prev))} |")
         curves[f"{step.index}. {step.title}"] = s.mean_curve
         prev = s
     lines = [f"# {ladder.title}", ""]
@@ -97,10 +109,18 @@ def write_ladder_md(ladder: Any, state: dict[str, Any], d: Path) -> Path:
         f"means over the seeds shown.",
         "",
     ]
+    if state.get("rehearsal"):
+        how = ", ".join(f"{k} = {v:,}" for k, v in state["rehearsal"].items())
+        lines += [
+            f"> **Rehearsal** ({how}): a quick run-through of the ladder, not its results; run "
+            f"it again without `--epochs`/`--limit-train` for those.",
+            "",
+        ]
     if curves:
         plots.save(plots.step_curves(curves, target), d / "steps.png")
         lines += ["![test accuracy per step](steps.png)", ""]
-    lines += ["| Step | Target | Results | Analysis |", "|---|---|---|---|", *rows, ""]
+    head = ["Step", "Target", *(["Published (1 run)"] if published else []), "Results", "Analysis"]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head), *rows, ""]
     out = d / "ladder.md"
     runs.write_text(out, "\n".join(lines))
     return out

@@ -163,9 +163,10 @@ def confusion(cm: list[list[int]], names: Sequence[str] | None = None) -> Figure
     ax.imshow(off.numpy(), cmap="Reds")
     font = max(5.0, min(9.0, 90 / k))
     if k <= COUNTS_UP_TO:
+        dark = 0.6 * float(off.max()) if float(off.max()) > 0 else float("inf")
         for i in range(k):
-            for j in range(k):
-                colour = "black" if i != j else ACCENT
+            for j in range(k):  # white on the darkest reds, grey on the (unshaded) diagonal
+                colour = ACCENT if i == j else "white" if off[i, j] >= dark else "black"
                 ax.text(j, i, str(cm[i][j]), ha="center", va="center", fontsize=font, color=colour)
     long = max(len(s) for s in labels) > 2
     ax.set_xticks(range(k), labels, fontsize=font, rotation=90 if long else 0)
@@ -177,9 +178,15 @@ def confusion(cm: list[list[int]], names: Sequence[str] | None = None) -> Figure
     return fig
 
 
-def digit_grid(images: torch.Tensor, titles: list[str], cols: int = 10) -> Figure:
+TITLE_CHARS_PER_ROW = 130  # 7-point titles across the 8-inch page
+
+
+def digit_grid(images: torch.Tensor, titles: list[str], cols: int | None = None) -> Figure:
     """images: uint8 (N, C, H, W) → one montage (a single imshow: fast) with a title per tile.
-    Grey images are drawn dark on light (as ink); colour images as they are."""
+    Grey images are drawn dark on light (as ink); colour images as they are. Without `cols`,
+    as many columns (up to 10) as the longest title leaves room for: titles never overlap."""
+    longest = max((len(t) for t in titles), default=1)
+    cols = cols or max(3, min(10, TITLE_CHARS_PER_ROW // (longest + 2)))
     n, h, w = max(1, len(images)), images.shape[-2], images.shape[-1]
     colour = images.shape[1] == 3
     rows = math.ceil(n / cols)

@@ -76,3 +76,17 @@ def postgres_url():
     finally:
         run(str(pg / "pg_ctl"), "-D", str(data / "db"), "-m", "fast", "stop")
         shutil.rmtree(data, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def digits_run(tmp_path_factory):
+    """A run that reads digits well enough for hand-drawn strokes (≈ 98 % in 2 short epochs)."""
+    import tinycnn
+    from tinycnn.training import Recipe, Runtime, Target
+
+    out = tmp_path_factory.mktemp("deploy") / "runs"
+    recipe = Recipe(epochs=2, limit_train=20000, limit_test=2000)
+    rt = Runtime(out=str(out), report=False, threads=2)
+    r = tinycnn.train("fast7806", recipe, Target(target=95.0, consistent=1), rt)
+    assert r.verdict.passed, r.verdict.line()
+    return r.run_dir

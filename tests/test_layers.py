@@ -17,7 +17,7 @@ LAYERS = [
     {"builder"},
     {"rules", "zoo", "describe"},
     {"training"},
-    {"reports"},
+    {"reports", "deploy"},
     {"ladder", "bench", "api", "search"},
     {"cli", "__main__", ""},  # "" is the package's __init__
 ]

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from ..errors import Resumable, TinyCnnError, TrainingInterrupted
-from . import experiments, models, reports, search, train
+from . import deploy, experiments, models, reports, search, train
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -24,7 +24,7 @@ def make_parser() -> argparse.ArgumentParser:
         description="Design tiny CNNs step by step under hard budgets (MNIST bundled).",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (models, train, reports, experiments, search):
+    for module in (models, train, reports, experiments, search, deploy):
         module.register(sub)
     return parser
 

@@ -201,3 +201,25 @@ def test_serve_binds_loopback_unless_told(digits_run):
         assert srv.server_address[0] == "127.0.0.1" and srv.server_address[1] > 0
     finally:
         srv.server_close()
+
+
+def test_serve_scores_with_the_exported_model(digits_run, tmp_path):
+    import threading
+
+    from tinycnn.deploy.server import make_server
+
+    onnx_file = tmp_path / "digits.onnx"
+    assert main(["export", str(digits_run), "--onnx", str(onnx_file)]) == 0
+    srv = make_server(Predictor(digits_run), onnx=str(onnx_file))
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{srv.server_address[1]}"
+    try:
+        png = drawing(tmp_path, "one.png", one).read_bytes()
+        image = "data:image/png;base64," + base64.b64encode(png).decode()
+        code, out = post(url, json.dumps({"image": image}).encode())
+        with urllib.request.urlopen(url + "/api/info") as r:
+            engine = json.loads(r.read())["engine"]
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert code == 200 and out["top"][0]["name"] == "1" and engine.startswith("onnxruntime")

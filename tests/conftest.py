@@ -86,7 +86,7 @@ def digits_run(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("deploy") / "runs"
     recipe = Recipe(epochs=2, limit_train=20000, limit_test=2000)
-    rt = Runtime(out=str(out), report=False, threads=2)
+    rt = Runtime(out=str(out), report=False, threads=1)
     r = tinycnn.train("fast7806", recipe, Target(target=95.0, consistent=1), rt)
     assert r.verdict.passed, r.verdict.line()
     return r.run_dir

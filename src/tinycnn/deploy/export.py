@@ -14,12 +14,12 @@ import json
 import logging
 import warnings
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from .. import __version__
 from ..data import load
 from ..errors import ConfigError, TinyCnnError
 from ..training import runs
@@ -66,7 +66,7 @@ def export_onnx(run_dir: str | Path, out: str | Path, checkpoint: str = "last") 
     p = Predictor(run_dir, checkpoint)
     data = load(p.run.config.get("data", {}).get("dir"))
     meta = {
-        "tinycnn_version": __version__,
+        "tinycnn_version": version("tinycnn"),
         "run": p.run.path.name,
         "model": p.run.spec.name,
         "data_set": p.data_name,

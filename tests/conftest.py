@@ -1,3 +1,4 @@
+import contextlib
 import glob
 import os
 import shutil
@@ -90,3 +91,26 @@ def digits_run(tmp_path_factory):
     r = tinycnn.train("fast7806", recipe, Target(target=95.0, consistent=1), rt)
     assert r.verdict.passed, r.verdict.line()
     return r.run_dir
+
+
+@contextlib.contextmanager
+def serving(run_dir, onnx=None):
+    """`tinycnn serve`'s server for a run, on a free loopback port, in a thread: yields its URL."""
+    import threading
+
+    from tinycnn.deploy.predict import Predictor
+    from tinycnn.deploy.server import make_server
+
+    srv = make_server(Predictor(run_dir), onnx=onnx)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_address[1]}"
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+@pytest.fixture(scope="module")
+def digits_server(digits_run):
+    with serving(digits_run) as url:
+        yield url

@@ -142,19 +142,6 @@ def test_export_cli_checks_and_records_metadata(digits_run, tmp_path, capsys):
 
 
 # ----- the server's HTTP side ------------------------------------------------------------------
-@pytest.fixture
-def server(digits_run):
-    import threading
-
-    from tinycnn.deploy.server import make_server
-
-    srv = make_server(Predictor(digits_run))
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}"
-    srv.shutdown()
-    srv.server_close()
-
-
 def post(url, body: bytes, headers=None):
     req = urllib.request.Request(
         url + "/api/predict", body, headers or {"Content-Type": "application/json"}
@@ -166,7 +153,8 @@ def post(url, body: bytes, headers=None):
         return e.code, json.loads(e.read())
 
 
-def test_server_answers_and_refuses_bad_requests(server, tmp_path):
+def test_server_answers_and_refuses_bad_requests(digits_server, tmp_path):
+    server = digits_server
     png = drawing(tmp_path, "one.png", one).read_bytes()
     code, out = post(
         server,
@@ -204,22 +192,14 @@ def test_serve_binds_loopback_unless_told(digits_run):
 
 
 def test_serve_scores_with_the_exported_model(digits_run, tmp_path):
-    import threading
-
-    from tinycnn.deploy.server import make_server
+    from conftest import serving
 
     onnx_file = tmp_path / "digits.onnx"
     assert main(["export", str(digits_run), "--onnx", str(onnx_file)]) == 0
-    srv = make_server(Predictor(digits_run), onnx=str(onnx_file))
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{srv.server_address[1]}"
-    try:
+    with serving(digits_run, onnx=str(onnx_file)) as url:
         png = drawing(tmp_path, "one.png", one).read_bytes()
         image = "data:image/png;base64," + base64.b64encode(png).decode()
         code, out = post(url, json.dumps({"image": image}).encode())
         with urllib.request.urlopen(url + "/api/info") as r:
             engine = json.loads(r.read())["engine"]
-    finally:
-        srv.shutdown()
-        srv.server_close()
     assert code == 200 and out["top"][0]["name"] == "1" and engine.startswith("onnxruntime")

@@ -6,14 +6,10 @@ input and every conv layer's feature maps on the page. A screenshot is kept in t
 import json
 import os
 import shutil
-import threading
 import urllib.request
 from pathlib import Path
 
 import pytest
-
-from tinycnn.deploy.predict import Predictor
-from tinycnn.deploy.server import make_server
 
 ARTIFACTS = Path(os.environ.get("TINYCNN_ARTIFACTS", Path(__file__).parents[1] / "test-artifacts"))
 
@@ -28,22 +24,13 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def page_url(digits_run):
-    srv = make_server(Predictor(digits_run))
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}/"
-    srv.shutdown()
-    srv.server_close()
-
-
-@pytest.fixture(scope="module")
-def page(page_url):
+def page(digits_server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-        page.goto(page_url)
+        page.goto(digits_server + "/")
         page.wait_for_selector("body[data-state=empty]")
         yield page
         browser.close()
@@ -68,8 +55,8 @@ def read(page) -> tuple[str, list[float]]:
     return label, probs
 
 
-def test_a_vertical_bar_is_a_one_and_a_loop_is_a_zero(page, page_url):
-    info = json.loads(urllib.request.urlopen(page_url + "api/info").read())
+def test_a_vertical_bar_is_a_one_and_a_loop_is_a_zero(page, digits_server):
+    info = json.loads(urllib.request.urlopen(digits_server + "/api/info").read())
     draw(page, [(0.5, 0.15 + 0.07 * i) for i in range(11)])
     label, probs = read(page)
     assert label == "1" and len(probs) == 10 and abs(sum(probs) - 1) < 1e-4

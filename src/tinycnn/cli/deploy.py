@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 
 from ..errors import DataError
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pgm"}
+from ..imagefolder import IMAGE_SUFFIXES
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -1,0 +1,63 @@
+"""A zoo model under its assignment preset over N seeds: how often the published design holds.
+
+    python benchmarks/preset_seeds.py seq9274 under10k --seeds 16
+
+Epochs are the most the preset allows (its own rule), the recipe is tinycnn's default, bf16 is
+this machine's default (recorded). Writes benchmarks/results/preset_seeds_MODEL.json: the
+command, machine, precision and threads, k/N that met the preset, mean ± std of the last-k
+minimum, and every seed's verdict and per-epoch metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from tinycnn.rules import load_preset
+from tinycnn.training import Recipe, Runtime, Target, runs
+from tinycnn.training.seeds import run_seeds, workers_for
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("model")
+    ap.add_argument("preset")
+    ap.add_argument("--seeds", type=int, default=16)
+    args = ap.parse_args()
+    preset = load_preset(args.preset)
+    # the most epochs the preset allows (exactly N, at most N, or fewer than N)
+    p = preset
+    below = p.epochs_below - 1 if p.epochs_below else None
+    epochs = p.epochs_exactly or p.epochs_at_most or below or Recipe().epochs
+    recipe, target = Recipe(epochs=epochs), Target(preset=args.preset)
+    runtime = Runtime(out=tempfile.mkdtemp(prefix="tinycnn-preset-"), report=False)
+    procs, threads = workers_for(args.seeds)
+    t0 = time.time()
+    res = run_seeds(args.model, recipe, target, runtime, list(range(1, args.seeds + 1)))
+    first = json.loads((res.runs[0].run_dir / runs.CONFIG).read_text())
+    result = {
+        "command": "python benchmarks/preset_seeds.py "
+        f"{args.model} {args.preset} --seeds {args.seeds}",
+        "model": args.model,
+        "preset": args.preset,
+        "params": res.runs[0].params,
+        "recipe": dataclasses.asdict(recipe),
+        "precision": "bf16" if first["runtime"]["bf16"] else "fp32",
+        "machine": {**runs.machine(), "processes": procs, "threads_per_process": threads},
+        "wall_seconds": time.time() - t0,
+        "summary": res.summary(),
+        "line": res.line(),
+        "verdicts": [r.verdict.line() for r in res.runs],
+        "metrics": {str(s): r.metrics for s, r in zip(res.seeds, res.runs, strict=True)},
+    }
+    out = Path(f"benchmarks/results/preset_seeds_{args.model}.json")
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    print(res.line())
+
+
+if __name__ == "__main__":
+    main()

@@ -181,7 +181,7 @@ def confusion(cm: list[list[int]], names: Sequence[str] | None = None) -> Figure
 TITLE_CHARS_PER_ROW = 130  # 7-point titles across the 8-inch page
 
 
-def digit_grid(images: torch.Tensor, titles: list[str], cols: int | None = None) -> Figure:
+def image_grid(images: torch.Tensor, titles: list[str], cols: int | None = None) -> Figure:
     """images: uint8 (N, C, H, W) → one montage (a single imshow: fast) with a title per tile.
     Grey images are drawn dark on light (as ink); colour images as they are. Without `cols`,
     as many columns (up to 10) as the longest title leaves room for: titles never overlap."""
@@ -220,6 +220,9 @@ def digit_grid(images: torch.Tensor, titles: list[str], cols: int | None = None)
     return fig
 
 
+digit_grid = image_grid  # the name MNIST notebooks know it by
+
+
 def mistakes_grid(
     test_x: torch.Tensor,
     misclassified: list[dict[str, Any]],
@@ -231,7 +234,7 @@ def mistakes_grid(
     name = (lambda c: names[c]) if names else str  # noqa: E731
     titles = [f"{name(m['true'])}→{name(m['pred'])} ({m['confidence']:.2f})" for m in pick]
     idx = torch.tensor([m["index"] for m in pick], dtype=torch.long)
-    return digit_grid(test_x[idx], titles)
+    return image_grid(test_x[idx], titles)
 
 
 def correct_grid(
@@ -243,7 +246,7 @@ def correct_grid(
     pick = sample[:n]
     name = (lambda c: names[c]) if names else str  # noqa: E731
     idx = torch.tensor([m["index"] for m in pick], dtype=torch.long)
-    return digit_grid(test_x[idx], [f"{name(m['true'])} ({m['confidence']:.2f})" for m in pick])
+    return image_grid(test_x[idx], [f"{name(m['true'])} ({m['confidence']:.2f})" for m in pick])
 
 
 def pareto(points: list[tuple[int, float]], front: list[tuple[int, float]]) -> Figure:

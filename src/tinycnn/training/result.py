@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -64,7 +65,19 @@ class RunResult:
 
     def _repr_html_(self) -> str:
         head, rows = epoch_table(self.metrics)
-        files = [f"run directory: {self.run_dir}"]
+        files = [("run directory", self.run_dir)]
         if (self.run_dir / "report.md").is_file():
-            files.append(f"report: {self.run_dir / 'report.md'}")
-        return html_block(self._title(), html_table(head, rows), lines=files)
+            files.append(("report", self.run_dir / "report.md"))
+        # links open in Jupyter when the path is relative to the notebook (runs/… is)
+        links = "".join(f"<li>{what}: {_link(p)}</li>" for what, p in files)
+        return html_block(self._title(), html_table(head, rows), f"<ul>{links}</ul>")
+
+
+def _link(p: Path) -> str:
+    """A link where Jupyter can follow it (a path relative to the notebook), else the path."""
+    text = html.escape(str(p))
+    return (
+        f"<code>{text}</code>"
+        if p.is_absolute()
+        else f'<a href="{text}" target="_blank">{text}</a>'
+    )

@@ -84,9 +84,10 @@ def prim_module(p: Prim, ch_in: int, flat: bool, replicas: int = 1) -> nn.Module
     ReLU, dropout and pooling act per channel, so they never mix replicas either."""
     s = replicas
     if p.kind == "conv":
-        return nn.Conv2d(
-            ch_in * s, p.out * s, p.k, stride=p.stride, padding=p.pad, bias=p.bias, groups=s
-        )
+        return nn.Conv2d(  # replica r owns groups r·g … (r+1)·g − 1: replicas never mix
+            ch_in * s, p.out * s, p.k, stride=p.stride, padding=p.pad, dilation=p.dilation,
+            bias=p.bias, groups=s * p.groups,
+        )  # fmt: skip
     if p.kind == "linear":
         return (
             FlatLinear(ch_in, p.out, bias=p.bias)

@@ -36,7 +36,7 @@ NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
 
 # Which optional fields each layer kind accepts; anything else is a typo we refuse.
 FIELDS_BY_KIND: dict[str, frozenset[str]] = {
-    "conv": frozenset({"out", "k", "pad", "stride", "bias", "then"}),
+    "conv": frozenset({"out", "k", "pad", "stride", "bias", "then", "groups", "dilation"}),
     "linear": frozenset({"out", "bias", "then"}),
     "bn": frozenset(),
     "relu": frozenset(),
@@ -73,6 +73,8 @@ class Layer:
     p: float | None = None  # dropout probability; None: spec.dropout
     channel: bool | None = None  # channel (2d) dropout; None: spec.dropout_kind
     then: tuple[str, ...] | None = None  # conv/linear post group; None: spec.then
+    groups: int = 1  # conv: channel groups (groups = in channels: depthwise)
+    dilation: int = 1  # conv: gaps between kernel taps (a k×k kernel spans d·(k−1)+1 pixels)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"kind": self.kind}
@@ -97,6 +99,8 @@ class Prim:
     bias: bool = False
     p: float = 0.0
     channel: bool = False
+    groups: int = 1
+    dilation: int = 1
 
 
 @dataclass(frozen=True)
@@ -146,7 +150,10 @@ class Spec:
                 if layer.kind == "conv":
                     k = 3 if layer.k is None else layer.k
                     stride = 1 if layer.stride is None else layer.stride
-                    emit("conv", i, out=out, k=k, pad=layer.pad, stride=stride, bias=bias)
+                    emit(
+                        "conv", i, out=out, k=k, pad=layer.pad, stride=stride, bias=bias,
+                        groups=layer.groups, dilation=layer.dilation,
+                    )  # fmt: skip
                 else:
                     emit("linear", i, out=out, bias=bias)
                 for part in self._ordered(self.then if layer.then is None else layer.then):
@@ -333,7 +340,7 @@ def _validate_layer(i: int, L: Layer) -> None:
             raise SpecError(
                 f"layer {i} ({L.kind}): then has {bad[0]!r}; use {', '.join(POST_PARTS)}"
             )
-    for name in ("k", "stride"):
+    for name in ("k", "stride", "groups", "dilation"):
         v = getattr(L, name)
         if v is not None and (not _is_int(v) or v < 1):
             raise SpecError(f"layer {i} ({L.kind}): {name} must be a positive integer, got {v!r}")
@@ -351,10 +358,11 @@ def conv(
     stride: int = 1,
     bias: bool | None = None,
     then: tuple[str, ...] | None = None,
+    groups: int = 1,
+    dilation: int = 1,
 ) -> Layer:
-    return Layer(
-        "conv", out=out, k=k, pad=pad, stride=None if stride == 1 else stride, bias=bias, then=then
-    )
+    stride_ = None if stride == 1 else stride
+    return Layer("conv", out, k, pad, stride_, bias, then=then, groups=groups, dilation=dilation)
 
 
 def linear(out: int | str, bias: bool | None = None, then: tuple[str, ...] | None = None) -> Layer:

@@ -1,9 +1,11 @@
 """The layer table: shapes, parameters and receptive fields derived from a spec by arithmetic.
 
 Receptive-field arithmetic (per axis, square kernels):
-    n_out = floor((n_in + 2·pad − k) / stride) + 1
+    n_out = floor((n_in + 2·pad − k') / stride) + 1
     j_out = j_in · stride                 (jump: input pixels between adjacent outputs)
-    r_out = r_in + (k − 1) · j_in         (receptive field)
+    r_out = r_in + (k' − 1) · j_in        (receptive field)
+where k' = d·(k − 1) + 1 is the span of a k×k kernel dilated by d (k' = k undilated). A conv of
+g groups has (C_in / g)·C_out·k² weights: groups = C_in = C_out is depthwise.
 A global average pool (and a flatten) is a window covering the whole remaining map, k = n_in.
 
 This is also where a spec is validated against its input: a layer that does not fit is refused
@@ -136,19 +138,27 @@ def layer_table(
     for prim in prims:
         where = f"{spec.name}: layer {prim.source} ({prim.name})"
         k, pad, stride, params, macs = 1, 0, 1, 0, 0
+        span = 1  # input pixels one window covers: k, or d·(k−1)+1 for a dilated conv
         ch_in, n_in, j_in, r_in = (flat if flat is not None else c), h, j, r
         if prim.kind == "conv":
             if flat is not None:
                 raise SpecError(f"{where}: conv after flatten; move flatten after the last conv")
-            k, pad, stride = prim.k, prim.pad, prim.stride
-            h, w = _window(where, "conv", h, w, k, pad, stride)
-            params = c * prim.out * k * k + (prim.out if prim.bias else 0)
-            macs = h * w * prim.out * c * k * k
+            k, pad, stride, g = prim.k, prim.pad, prim.stride, prim.groups
+            span = prim.dilation * (k - 1) + 1
+            if c % g or prim.out % g:
+                raise SpecError(
+                    f"{where}: groups = {g} must divide its {c} input and {prim.out} output "
+                    f"channels; use a divisor of both (groups = {c} is depthwise when out = {c})"
+                )
+            h, w = _window(where, "conv", h, w, span, pad, stride)
+            params = (c // g) * prim.out * k * k + (prim.out if prim.bias else 0)
+            macs = h * w * prim.out * (c // g) * k * k
             c = prim.out
         elif prim.kind in ("maxpool", "avgpool"):
             if flat is not None:
                 raise SpecError(f"{where}: pooling after flatten; pool before flattening")
             k, pad, stride = prim.k, prim.pad, prim.stride
+            span = k
             if 2 * pad > k:  # a window of padding alone would pool nothing (torch refuses it)
                 raise SpecError(
                     f"{where}: {prim.kind} pad {pad} is more than half its {k}×{k} window; "
@@ -158,7 +168,7 @@ def layer_table(
         elif prim.kind in ("gap", "flatten"):
             if flat is None:
                 # a window covering the whole remaining map (per axis; RF uses the height)
-                k = h
+                k = span = h
                 if prim.kind == "gap":
                     h = w = 1
                 else:
@@ -177,7 +187,7 @@ def layer_table(
             # weight and bias; running mean/var are buffers, not parameters
             params = 2 * (flat if flat is not None else c)
         j = j_in * stride
-        r = r_in + (k - 1) * j_in
+        r = r_in + (span - 1) * j_in
         shape = (flat,) if flat is not None else (c, h, w)
         ch_out = flat if flat is not None else c
         rows.append(

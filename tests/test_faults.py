@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -314,6 +315,36 @@ def test_ctrl_c_with_seeds_names_each_seeds_resume(tmp_path):
     assert "Traceback" not in err
     for x in lines:
         assert read_run(x.rsplit(" ", 1)[1]).state == "interrupted"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal: Linux")
+def test_seed_workers_stop_when_their_parent_is_killed(tmp_path):
+    """kill -9 of the process that runs the seeds (a script, a notebook kernel): its workers
+    stop as on Ctrl-C (checkpoints kept, resumable) and exit, instead of training for no one."""
+    p = start(tmp_path, "--epochs", "30", "--seeds", "2", start_new_session=True)
+    out = tmp_path / "runs"
+    deadline = time.monotonic() + 120
+    while len(list(out.glob("*/last.pt"))) < 2:
+        assert time.monotonic() < deadline and p.poll() is None, p.communicate()
+        time.sleep(0.2)
+    tasks = Path(f"/proc/{p.pid}/task")
+    children = {int(c) for t in tasks.iterdir() for c in (t / "children").read_text().split()}
+    assert len(children) >= 2  # the two workers (and multiprocessing's resource tracker)
+    p.kill()
+    p.communicate()
+    deadline = time.monotonic() + 60
+    while any(Path(f"/proc/{c}").exists() and _state(c) != "Z" for c in children):
+        assert time.monotonic() < deadline, [(c, _state(c)) for c in children]
+        time.sleep(0.2)
+    for d in out.iterdir():
+        assert read_run(d).state == "interrupted" and (d / runs.LAST).is_file()
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "gone"
 
 
 # ----- compare lists what it can read and marks the rest ----------------------------------------

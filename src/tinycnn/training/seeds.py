@@ -9,10 +9,12 @@ last k epochs; and how many seeds met the target.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import dataclasses
 import multiprocessing as mp
 import os
 import signal
+import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -34,9 +36,30 @@ from .stacked import run_stacked
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+_parent: list[int] = []  # the pid that started this worker (set in the worker)
+
+
 def _one(args: tuple[Any, ...]) -> RunResult:
     model, recipe, target, runtime, data_dir, run_dir, callbacks = args
-    return train(model, recipe, target, runtime, data_dir, run_dir=run_dir, callbacks=callbacks)
+    try:
+        return train(model, recipe, target, runtime, data_dir, run_dir=run_dir, callbacks=callbacks)
+    except (KeyboardInterrupt, TrainingInterrupted):
+        if _orphaned():  # no one to report to: exit, the checkpoint is kept
+            os._exit(128 + signal.SIGTERM)
+        raise
+
+
+def _orphaned() -> bool:
+    """The process that started this worker has died (or is dying: a zombie until reaped)."""
+    if not _parent:
+        return False
+    if os.getppid() != _parent[0]:
+        return True
+    try:  # /proc/PID/stat: "pid (name) STATE …"
+        state = Path(f"/proc/{_parent[0]}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False  # no /proc here: only the parent pid tells
+    return state in ("Z", "X")
 
 
 def _stop_once(signum: int, frame: object) -> None:
@@ -50,6 +73,20 @@ def _stop_once(signum: int, frame: object) -> None:
 def _worker_init() -> None:
     for sig in STOP_SIGNALS:
         signal.signal(sig, _stop_once)
+    _parent.append(os.getppid())
+    _die_with_parent()
+
+
+PR_SET_PDEATHSIG = 1  # Linux prctl option: a signal for this process when its parent dies
+
+
+def _die_with_parent() -> None:
+    """If the process that started the seeds dies (kill -9, a crashed notebook kernel), its
+    workers get SIGTERM and stop as on Ctrl-C, checkpoints kept, instead of training on for no
+    one. Linux only; elsewhere the workers end when they next talk to the parent."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import optuna
 import pytest
 
+from tinycnn.builder import build
 from tinycnn.cli import main
 from tinycnn.data import load
 from tinycnn.errors import ConfigError, SpecError
@@ -30,7 +31,7 @@ def rows(d):
     return [json.loads(line) for line in (d / "trials.jsonl").read_text().splitlines()]
 
 
-@pytest.mark.parametrize("name", ["course", "early-pool"])
+@pytest.mark.parametrize("name", ["course", "early-pool", "frontier4k"])
 def test_shipped_spaces_draw_specs_that_build(name):
     """Every candidate is an ordinary spec; under8k's static rules judge it like any spec."""
     space, data = load_space(name), load()
@@ -49,7 +50,7 @@ def test_shipped_spaces_draw_specs_that_build(name):
         assert (table.total_params < 8000) == all(c.ok for c in rules if c.name == "params")
         feasible += why is None
     assert feasible > 0  # the shipped spaces are for the classic budget
-    assert set(shipped()) == {"course", "early-pool"}
+    assert set(shipped()) == {"course", "early-pool", "frontier4k"}
 
 
 BAD_SPACES = [
@@ -65,6 +66,29 @@ BAD_SPACES = [
     ({"blocks": [{"convs": 1, "channels": 8}], "recipe": {"epochs": 9}}, "unknown key 'epochs'"),
     ({"blocks": [{"convs": 1, "channels": 8}], "head": {"kind": "fc"}}, "head.kind = 'fc'"),
 ]
+
+
+def test_separable_blocks_are_depthwise_then_pointwise_and_fit_under_4k():
+    """frontier4k: a separable 3×3 is a depthwise 3×3 (groups = its channels) then a 1×1; the
+    layer table's count is the module's, and under 4k is within the space's reach."""
+    space = load_space("frontier4k")
+    fixed = {
+        "b1.convs": 1, "b1.channels": 8, "b1.transition": "maxpool+squeeze", "b1.squeeze": 8,
+        "b2.convs": 3, "b2.channels": 16, "b2.separable": True, "b2.transition": "maxpool",
+        "b3.convs": 1, "b3.channels": 20, "b3.separable": True, "head": "1x1-gap",
+        "dropout": 0.0, "lr": 0.1, "rotate": 7.0, "batch_size": 128, "label_smoothing": 0.05,
+    }  # fmt: skip
+    cand = space.suggest(optuna.trial.FixedTrial(fixed))
+    convs = [x for x in cand.spec.layers if x.kind == "conv"]
+    depthwise = [x for x in convs if x.groups > 1]
+    assert [x.groups for x in depthwise] == [8, 16, 16, 16] and all(
+        x.out == x.groups for x in depthwise
+    )
+    table = layer_table(cand.spec)
+    assert table.total_params == sum(p.numel() for p in build(cand.spec).parameters()) < 4001
+    # RF by hand: conv 3; pool 4 (j 2); 1×1 4; three depthwise 3×3 at j 2: 4 + 3·4 = 16;
+    # pool 18 (j 4); one more depthwise 3×3: 18 + 8 = 26 (the 1×1s add nothing)
+    assert table.receptive_field == 26 and cand.recipe["label_smoothing"] == 0.05
 
 
 @pytest.mark.parametrize(("data", "message"), BAD_SPACES)

@@ -7,6 +7,7 @@ fixed or a range to search. Every candidate is an ordinary `Spec` plus recipe ch
     channels = { int = [6, 16], step = 2 }
     transition = { choice = ["maxpool", "maxpool+squeeze"] }
     squeeze = { int = [6, 12], step = 2 }         # channels of the 1×1 after the pool
+    separable = { choice = [false, true] }        # each 3×3 as depthwise 3×3 + pointwise 1×1
     [head]
     kind = { choice = ["1x1-gap", "gap-fc"] }
     [spec]
@@ -34,7 +35,7 @@ from ..training.config import Recipe
 
 TRANSITIONS = ("none", "maxpool", "maxpool+squeeze")
 HEADS = ("1x1-gap", "gap-1x1", "gap-fc")  # the classifier: 1×1 conv then GAP, or after it
-BLOCK_KEYS = {"convs", "channels", "kernel", "transition", "squeeze"}
+BLOCK_KEYS = {"convs", "channels", "kernel", "transition", "squeeze", "separable"}
 SPEC_KEYS = {"dropout", "norm", "order", "dropout_kind", "bias"}
 # the search itself sets these: trial length, data limits, seeds, the validation split
 SEARCH_SETS = {"epochs", "limit_train", "limit_test", "seed", "val", "val_seed", "select"}
@@ -66,17 +67,25 @@ class Space:
 
     def suggest(self, trial: Trial) -> Candidate:
         layers: list[Layer] = []
+        ch: int | None = None  # channels so far (None: the image's own)
         for i, block in enumerate(self.blocks, 1):
             n = _ask(trial, f"b{i}.convs", block["convs"])
             width = _ask(trial, f"b{i}.channels", block["channels"])
             k = _ask(trial, f"b{i}.kernel", block.get("kernel", 3))
-            layers += [conv(width, k=k) for _ in range(n)]
+            separable = _ask(trial, f"b{i}.separable", block.get("separable", False))
+            for _ in range(n):
+                if separable and ch is not None:  # k×k per channel, then 1×1 across channels
+                    layers += [conv(ch, k=k, groups=ch, then=("bn", "relu")), conv(width, k=1)]
+                else:
+                    layers.append(conv(width, k=k))
+                ch = width
             transition = _ask(trial, f"b{i}.transition", block.get("transition", "none"))
             if transition.startswith("maxpool"):
                 layers.append(maxpool())
             if transition == "maxpool+squeeze":
                 squeeze = _ask(trial, f"b{i}.squeeze", block["squeeze"])
                 layers.append(conv(squeeze, k=1, then=("bn", "relu")))  # no dropout on 1×1
+                ch = squeeze
         head = _ask(trial, "head", self.head.get("kind", "1x1-gap"))
         layers += {
             "1x1-gap": [conv("classes", k=1, then=()), gap()],

@@ -61,6 +61,7 @@ RANGES: dict[str, Range] = {
     "plateau_factor": Range(0, 1, lo_open=True, hi_open=True, why="the LR's decay factor"),
     "plateau_patience": Range(0, why="epochs without improvement before a decay"),
     "label_smoothing": Range(0, 1, hi_open=True, why="0 is off, 0.1 is usual"),
+    "ema": Range(0, 1, hi_open=True, why="0 is off, 0.99–0.999 is usual"),
     "rotate": Range(0, 180, why="degrees either way; 0 is off, 7 is usual"),
     "shift": Range(0, 1, hi_open=True, why="a fraction of the image size; 0 is off"),
     "scale": Range(0, 1, hi_open=True, why="zoom in 1 ± scale; 0 is off"),

@@ -37,6 +37,7 @@ HELP = {
     "plateau_factor": "plateau: LR factor",
     "plateau_patience": "plateau: epochs to wait",
     "label_smoothing": "cross-entropy label smoothing",
+    "ema": "evaluate and keep an average of the weights with this decay per step (0: off)",
     "rotate": "random rotation ±degrees (0 = off)",
     "shift": "random shift, fraction of size",
     "scale": "random zoom 1±scale",

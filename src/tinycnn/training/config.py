@@ -40,6 +40,7 @@ class Recipe:
     plateau_factor: float = 0.1
     plateau_patience: int = 2
     label_smoothing: float = 0.0
+    ema: float = 0.0  # decay of an average of the weights, evaluated and saved; 0: off
     rotate: float = 7.0  # augmentation: random rotation in ±degrees
     shift: float = 0.0  # random translation, fraction of the image size
     scale: float = 0.0  # random zoom in 1 ± scale

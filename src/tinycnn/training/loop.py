@@ -33,6 +33,7 @@ from . import runs
 from .callbacks import Callback
 from .config import Recipe, Runtime, pick_device
 from .divergence import check_finite, diverged, exploded_loss
+from .ema import WeightAverage
 from .evaluation import score
 from .fast import cudagraph, speed
 from .fast.replicas import load_replicas, replica_state
@@ -107,6 +108,8 @@ class Trainer:
         self.opt = make_optimizer(self.model, r)
         self.schedule = Schedule(self.opt, r, self.steps_per_epoch)
         self.net = torch.compile(self.model) if runtime.compile else self.model
+        # an average of the weights (Recipe.ema): what is evaluated, saved and judged
+        self.ema = WeightAverage(self.model, r.ema) if r.ema else None
         # the epoch's running sums, per replica, live on the device: a graphed step adds to them
         self.loss_sum = torch.zeros(S, device=dev)
         self.correct = torch.zeros(S, device=dev, dtype=torch.long)
@@ -138,6 +141,7 @@ class Trainer:
             "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None,
             "history": self.history,
             "lr_steps": self.lr_steps,
+            "ema": self.ema.state_dict() if self.ema else None,
         }
 
     def load_state(self, s: dict[str, Any]) -> None:
@@ -151,6 +155,8 @@ class Trainer:
         if s["cuda_rng"] is not None and self.device.type == "cuda":
             torch.cuda.set_rng_state_all(s["cuda_rng"])
         self.histories[0], self.lr_steps = list(s["history"]), list(s["lr_steps"])
+        if self.ema and s.get("ema"):
+            self.ema.load_state_dict(s["ema"])
         self.saved_epoch = self.epoch
 
     # ----- one epoch -----------------------------------------------------------------------------
@@ -208,6 +214,8 @@ class Trainer:
                 continue
             lrs.append(self.schedule.lr)
             loss = self.step(idx)
+            if self.ema:
+                self.ema.update(self.model)
             self.schedule.after_batch()
             self.seen += idx.shape[1]
             last = start + r.batch_size >= perm.shape[1]
@@ -234,8 +242,8 @@ class Trainer:
     def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[list[float], list[int]]:
         """Each replica's mean loss and correct count on uint8 images, in the precision the
         run trains in (every replica sees the same images)."""
-        S = len(self.seeds)
-        return score(self.net, x, y, self.mean, self.std, self.runtime.bf16, replicas=S)
+        S, net = len(self.seeds), self.ema.module if self.ema else self.net
+        return score(net, x, y, self.mean, self.std, self.runtime.bf16, replicas=S)
 
     # ----- the run -------------------------------------------------------------------------------
     def fit(self, callbacks: Sequence[Callback] = ()) -> RunResult:
@@ -334,11 +342,12 @@ class Trainer:
         full) leaves metrics.jsonl listing only epochs whose checkpoint exists, and a resume
         from last.pt recomputes the rest exactly. A replica's last.pt holds its weights."""
         single = len(self.seeds) == 1
+        judged = self.ema.module if self.ema else self.model  # the weights the rows measured
         for history, row in zip(self.histories, rows, strict=True):
             history.append(row)
         self.lr_steps.append(lrs)
         for s, d in enumerate(self.run_dirs):
-            weights = self.model.state_dict() if single else replica_state(self.model, s)
+            weights = judged.state_dict() if single else replica_state(judged, s)
             try:
                 state = self.state() if single else {"epoch": self.epoch, "model": weights}
                 runs.save_checkpoint(d / runs.LAST, state)
@@ -351,7 +360,7 @@ class Trainer:
         key = f"{self.recipe.select}_acc"  # which split picks the best model: test or val
         for s, (d, history) in enumerate(zip(self.run_dirs, self.histories, strict=True)):
             if history[-1][key] >= max(m[key] for m in history):
-                weights = self.model.state_dict() if single else replica_state(self.model, s)
+                weights = judged.state_dict() if single else replica_state(judged, s)
                 best = {"epoch": self.epoch, key: history[-1][key], "model": weights}
                 runs.save_checkpoint(d / runs.BEST, best)
             runs.write_history(d, history, self.lr_steps)

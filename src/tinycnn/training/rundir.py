@@ -115,8 +115,8 @@ def load_model(path: str | Path) -> tuple[Run, TinyNet]:
     run = read_run(p if p.is_dir() else p.parent)
     state = load_checkpoint(ckpt)
     model = build(run.spec, *run.input)
-    try:
-        model.load_state_dict(state["model"])
+    try:  # a run with Recipe(ema=…) was evaluated with its average of the weights
+        model.load_state_dict(state["ema"]["model"] if state.get("ema") else state["model"])
     except (RuntimeError, KeyError, TypeError):
         raise RunDirError(
             f"{ckpt}: its weights do not fit the run's model {run.spec.name}; the file comes "

@@ -148,3 +148,26 @@ def test_rehearsal_and_published_column(tmp_path, capsys):
     assert "**Rehearsal** (epochs = 1, limit_train = 256)" in md
     assert "| Step | Target | Published (1 run) | Results | Analysis |" in md
     assert "params 7,496<br>test 99.10%" in md and "| – |" in md  # step 1 has no figures
+
+
+def test_a_setting_added_later_does_not_rerun_finished_steps(tmp_path):
+    """The fingerprint hashes what differs from the defaults: a Recipe that gains a field (at
+    its default) fingerprints the same, so a shipped ladder's finished steps stay finished."""
+    import dataclasses
+
+    from tinycnn.training import Recipe
+
+    lad = load_ladder(write(tmp_path, STEPS))
+    step = lad.steps[1]
+    Later = dataclasses.make_dataclass(  # noqa: N806
+        "Recipe",
+        [("new_knob", float, dataclasses.field(default=0.0))],
+        bases=(Recipe,),
+        frozen=True,
+    )
+    later = Later(**dataclasses.asdict(step.recipe))
+    assert dataclasses.replace(step, recipe=later).fingerprint(lad.target) == step.fingerprint(
+        lad.target
+    )
+    changed = dataclasses.replace(step, recipe=dataclasses.replace(step.recipe, lr=0.02))
+    assert changed.fingerprint(lad.target) != step.fingerprint(lad.target)

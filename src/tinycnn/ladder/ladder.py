@@ -59,11 +59,20 @@ class Step:
     published: dict[str, Any] = dataclasses.field(default_factory=dict)  # the write-up's figures
 
     def fingerprint(self, target: Target) -> str:
+        """What the step trains, as a hash of the settings that differ from the defaults: a
+        setting tinycnn adds later (at its default) does not make finished steps run again."""
         blob = json.dumps(
-            [self.spec.to_dict(), dataclasses.asdict(self.recipe), dataclasses.asdict(target)],
-            sort_keys=True,
+            [self.spec.to_dict(), _changed(self.recipe), _changed(target)], sort_keys=True
         )
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _changed(config: Any) -> dict[str, Any]:
+    return {
+        f.name: getattr(config, f.name)
+        for f in dataclasses.fields(config)
+        if getattr(config, f.name) != f.default
+    }
 
 
 @dataclass(frozen=True)

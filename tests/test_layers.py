@@ -13,7 +13,7 @@ ROOT = Path(tinycnn.__file__).parent
 LAYERS = [
     {"errors", "tomlfile", "richtext", "idx", "imagefolder"},
     {"ranges", "spec", "data"},
-    {"table", "render"},
+    {"table", "render", "modtable"},
     {"builder"},
     {"rules", "zoo", "describe"},
     {"training"},

@@ -38,8 +38,8 @@ def summary(
     if isinstance(model, TinyNet):
         if size is not None and size != model.table.input_shape:
             raise SpecError(
-                f"{model.spec.name} was built for {shape_text(model.table.input_shape)} inputs, not "
-                f"{shape_text(size)}; build it again: tinycnn.build(spec, {size})"
+                f"{model.spec.name} was built for {shape_text(model.table.input_shape)} inputs, "
+                f"not {shape_text(size)}; build it again: tinycnn.build(spec, {size})"
             )
         return verify(model)  # the spec's arithmetic, checked against the module
     if isinstance(model, nn.Module):

@@ -45,8 +45,7 @@ def draw(page, points):
     for x, y in xy[1:]:
         page.mouse.move(x, y, steps=4)
     page.mouse.up()
-    page.wait_for_timeout(300)  # the last request after pointerup
-    page.wait_for_function("document.body.dataset.state === 'ready'")
+    page.wait_for_function("window.tinycnnIdle()")  # the answer to the whole stroke is shown
 
 
 def read(page) -> tuple[str, list[float]]:

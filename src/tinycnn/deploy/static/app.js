@@ -123,6 +123,9 @@ async function predict() {
   }
 }
 
+// for tests and scripts: true once the last drawing's answer is shown and none is pending
+window.tinycnnIdle = () => !inFlight && !again && !drawing && document.body.dataset.state === "ready";
+
 document.getElementById("clear").addEventListener("click", clearPad);
 document.getElementById("save").addEventListener("click", () => {
   const a = document.createElement("a");

@@ -87,3 +87,13 @@ def test_train_seeds_cli(tmp_path, capsys):
     assert "seeds met the target; min of the last 1 epochs" in out
     (group,) = [p for p in tmp_path.iterdir() if "-seeds-" in p.name]
     assert (group / "seeds.json").is_file() and (group / "curves.png").is_file()
+
+
+def test_a_presets_group_counts_consistency_by_the_presets_k():
+    """under20k-nofc holds the target in the last epoch (k = 1), not the default 3: a seeds
+    group judged by that preset reports the last-1 minimum, as its verdicts do."""
+    from tinycnn.rules import Target, with_preset
+
+    t = with_preset(Target(preset="under20k-nofc"))
+    assert (t.target, t.consistent) == (99.4, 1)
+    assert with_preset(Target(target=98.0)) == Target(target=98.0)

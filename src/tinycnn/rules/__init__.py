@@ -4,7 +4,15 @@ Everything here is decided from a spec, its layer table and a list of accuracies
 side (`tinycnn check`, ladders, a search's feasibility test) uses it without importing training.
 """
 
-from .presets import PRESETS, Preset, features, load_preset, preset_rules, static_conditions
+from .presets import (
+    PRESETS,
+    Preset,
+    features,
+    load_preset,
+    preset_rules,
+    static_conditions,
+    with_preset,
+)
 from .verdict import (
     Condition,
     Target,
@@ -28,5 +36,6 @@ __all__ = [
     "judge",
     "load_preset",
     "preset_rules",
+    "with_preset",
     "static_conditions",
 ]

@@ -215,4 +215,12 @@ def preset_rules(
             f"{spec.name} breaks preset {p.name}: {'; '.join(broken)}; "
             f"change the spec or recipe (tinycnn presets lists the rules)"
         )
-    return dataclasses.replace(target, target=p.target, consistent=p.consistent), rules
+    return with_preset(target), rules
+
+
+def with_preset(target: Target) -> Target:
+    """The target a preset stands for: its accuracy and its "consistently" (last k epochs)."""
+    if target.preset is None:
+        return target
+    p = load_preset(target.preset)
+    return dataclasses.replace(target, target=p.target, consistent=p.consistent)

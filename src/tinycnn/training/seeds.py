@@ -23,7 +23,7 @@ from typing import Any
 from .. import zoo
 from ..data import load
 from ..errors import ConfigError, ResumeAt, TrainingInterrupted
-from ..rules import Target
+from ..rules import Target, with_preset
 from ..spec import Spec
 from . import runs
 from .api import train
@@ -173,4 +173,4 @@ def run_seeds(
         raise _interrupted(seeds, dirs) from None
     finally:
         _discard_unused(dirs)
-    return SeedsResult(tuple(seeds), tuple(results), target, spec.name)
+    return SeedsResult(tuple(seeds), tuple(results), with_preset(target), spec.name)

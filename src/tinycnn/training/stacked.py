@@ -18,7 +18,7 @@ from pathlib import Path
 from .. import zoo
 from ..data import Dataset, load
 from ..errors import ConfigError, TinyCnnError
-from ..rules import Target
+from ..rules import Target, with_preset
 from ..spec import Spec
 from . import runs
 from .callbacks import Callback
@@ -72,4 +72,4 @@ def run_stacked(
             {**env, "seed": s},
         )
     trainer.fit(callbacks)
-    return SeedsResult(tuple(seeds), tuple(trainer.results), target, spec.name)
+    return SeedsResult(tuple(seeds), tuple(trainer.results), with_preset(target), spec.name)

@@ -92,3 +92,11 @@ def test_never_proposes_a_concept_the_step_uses():
             from tinycnn.ladder.analysis import CONCEPT_NAMES
 
             assert not any(f"Next: {CONCEPT_NAMES[c]}" in advice for c in used), (used, advice)
+
+
+def test_stability_looks_at_three_epochs_even_when_the_preset_judges_one():
+    s = stats([99.0, 99.6, 99.2, 99.5], k=1)
+    assert (
+        stability(s)
+        == "Unstable: the last 3 epochs swing by 0.40 pp; a decaying LR schedule steadies the end."
+    )

@@ -22,6 +22,7 @@ OVERFIT_GAP = 0.3  # best train − best test above this: over-fitting
 UNDERFIT_GAP = -0.1  # train below test by more than this: regularisation bites on train
 STABLE_RANGE = 0.1  # last-k epochs within this: stable
 UNSTABLE_RANGE = 0.25  # last-k epochs swinging more than this: unstable
+MIN_WINDOW = 3  # epochs the stability rule looks at, at least
 NOISE_FACTOR = 2.0  # a change counts when it exceeds this many seed standard deviations
 NOT_LEARNING = 2.0  # best test below this many times chance (100/classes %): not learning
 CONCEPTS = ("bn", "dropout", "augmentation", "schedule")  # the published order
@@ -116,16 +117,17 @@ def fit(s: StepStats) -> str:
 
 
 def stability(s: StepStats) -> str:
-    last = s.mean_curve[-s.k :]
+    n = max(s.k, MIN_WINDOW)  # a preset judged on its last epoch alone still has an end to see
+    last = s.mean_curve[-n:]
     r = max(last) - min(last)
     if r <= STABLE_RANGE:
-        return f"Stable: the last {s.k} epochs stay within {r:.2f} pp."
+        return f"Stable: the last {n} epochs stay within {r:.2f} pp."
     if r > UNSTABLE_RANGE:
         return (
-            f"Unstable: the last {s.k} epochs swing by {r:.2f} pp; a decaying LR schedule "
+            f"Unstable: the last {n} epochs swing by {r:.2f} pp; a decaying LR schedule "
             f"steadies the end."
         )
-    return f"The last {s.k} epochs vary by {r:.2f} pp."
+    return f"The last {n} epochs vary by {r:.2f} pp."
 
 
 def target(s: StepStats) -> str | None:

@@ -223,6 +223,11 @@ def image_grid(images: torch.Tensor, titles: list[str], cols: int | None = None)
 digit_grid = image_grid  # the name MNIST notebooks know it by
 
 
+def _class_name(names: Sequence[str] | None) -> Any:
+    """label → its name when the data set has names, else the label's digits."""
+    return (lambda c: names[c]) if names else str
+
+
 def mistakes_grid(
     test_x: torch.Tensor,
     misclassified: list[dict[str, Any]],
@@ -230,8 +235,7 @@ def mistakes_grid(
     names: Sequence[str] | None = None,
 ) -> Figure:
     """The most confident mistakes, titled true→predicted (confidence); class names if given."""
-    pick = misclassified[:n]
-    name = (lambda c: names[c]) if names else str  # noqa: E731
+    pick, name = misclassified[:n], _class_name(names)
     titles = [f"{name(m['true'])}→{name(m['pred'])} ({m['confidence']:.2f})" for m in pick]
     idx = torch.tensor([m["index"] for m in pick], dtype=torch.long)
     return image_grid(test_x[idx], titles)
@@ -243,8 +247,7 @@ def correct_grid(
     n: int = 20,
     names: Sequence[str] | None = None,
 ) -> Figure:
-    pick = sample[:n]
-    name = (lambda c: names[c]) if names else str  # noqa: E731
+    pick, name = sample[:n], _class_name(names)
     idx = torch.tensor([m["index"] for m in pick], dtype=torch.long)
     return image_grid(test_x[idx], [f"{name(m['true'])} ({m['confidence']:.2f})" for m in pick])
 

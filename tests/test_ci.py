@@ -17,7 +17,9 @@ CI = ROOT / ".ci" / "run"
 
 def _commands(script: str) -> list[str]:
     """Non-blank lines outside comments, as bash would run them (no line continuations here)."""
-    return [ln.strip() for ln in script.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    return [
+        ln.strip() for ln in script.splitlines() if ln.strip() and not ln.lstrip().startswith("#")
+    ]
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="bash is needed to parse .ci/run")

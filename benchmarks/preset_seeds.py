@@ -1,9 +1,14 @@
 """A zoo model under its assignment preset over N seeds: how often the published design holds.
 
     python benchmarks/preset_seeds.py seq9274 under10k --seeds 16
+    python benchmarks/preset_seeds.py cand.toml examples/presets/under4k.toml --config cand.run.toml
 
-Epochs are the most the preset allows (its own rule), the recipe is tinycnn's default, bf16 is
-this machine's default (recorded). Writes benchmarks/results/preset_seeds_MODEL.json: the
+MODEL is a zoo name or a spec file; PRESET a built-in name or a preset file. --config takes a run
+file's [recipe] (a search's topN.run.toml), over the default recipe.
+
+Epochs are the most the preset allows (its own rule), the recipe is tinycnn's default unless
+--config says otherwise, bf16 is this machine's default (recorded). Writes
+benchmarks/results/preset_seeds_MODEL.json (MODEL: the spec's name): the
 command, machine, precision and threads, k/N that met the preset, mean ± std of the last-k
 minimum, and every seed's verdict and per-epoch metrics.
 """
@@ -17,8 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from tinycnn import zoo
 from tinycnn.rules import load_preset
 from tinycnn.training import Recipe, Runtime, Target, runs
+from tinycnn.training.config import load_config_file
 from tinycnn.training.seeds import run_seeds, workers_for
 
 
@@ -27,22 +34,27 @@ def main() -> None:
     ap.add_argument("model")
     ap.add_argument("preset")
     ap.add_argument("--seeds", type=int, default=16)
+    ap.add_argument("--config", help="a run file whose [recipe] replaces the default's values")
     args = ap.parse_args()
+    spec = zoo.resolve(args.model)
+    overrides = load_config_file(args.config)["recipe"] if args.config else {}
     preset = load_preset(args.preset)
     # the most epochs the preset allows (exactly N, at most N, or fewer than N)
     p = preset
     below = p.epochs_below - 1 if p.epochs_below else None
     epochs = p.epochs_exactly or p.epochs_at_most or below or Recipe().epochs
-    recipe, target = Recipe(epochs=epochs), Target(preset=args.preset)
+    recipe, target = Recipe(**{**overrides, "epochs": epochs}), Target(preset=args.preset)
     runtime = Runtime(out=tempfile.mkdtemp(prefix="tinycnn-preset-"), report=False)
     procs, threads = workers_for(args.seeds)
     t0 = time.time()
-    res = run_seeds(args.model, recipe, target, runtime, list(range(1, args.seeds + 1)))
+    res = run_seeds(spec, recipe, target, runtime, list(range(1, args.seeds + 1)))
     first = json.loads((res.runs[0].run_dir / runs.CONFIG).read_text())
     result = {
         "command": "python benchmarks/preset_seeds.py "
-        f"{args.model} {args.preset} --seeds {args.seeds}",
-        "model": args.model,
+        f"{args.model} {args.preset} --seeds {args.seeds}"
+        + (f" --config {args.config}" if args.config else ""),
+        "model": spec.name,
+        "spec": spec.to_toml() if args.model not in zoo.names() else None,
         "preset": args.preset,
         "params": res.runs[0].params,
         "recipe": dataclasses.asdict(recipe),
@@ -54,7 +66,7 @@ def main() -> None:
         "verdicts": [r.verdict.line() for r in res.runs],
         "metrics": {str(s): r.metrics for s, r in zip(res.seeds, res.runs, strict=True)},
     }
-    out = Path(f"benchmarks/results/preset_seeds_{args.model}.json")
+    out = Path(f"benchmarks/results/preset_seeds_{spec.name}.json")
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(res.line())
 

@@ -136,3 +136,22 @@ def test_foreign_or_corrupt_run_dirs(tmp_path, setup, message):
     (row,) = compare([d])  # listed and marked, so one bad directory never hides the others
     assert row["verdict"] == "unreadable" and message in row["error"]
     assert main(["compare", str(d)]) == 0
+
+
+def test_frontier_plot_marks_every_model_and_published_run():
+    from matplotlib.collections import LineCollection
+
+    from tinycnn.reports import plots
+
+    models = [
+        {"name": "a", "params": 4000, "mean": 99.35, "std": 0.05, "passed": 3, "n": 16},
+        {"name": "b", "params": 7800, "mean": 99.45, "std": 0.04, "passed": 15, "n": 16},
+    ]
+    fig = plots.frontier(models, [(4000, 99.35), (7800, 99.45)], [("p", 7496, 99.53)], 99.4)
+    (ax,) = fig.axes
+    labels = [t.get_text() for t in ax.texts]
+    assert labels == ["a 3/16", "b 15/16", "p"]
+    assert len([c for c in ax.collections if isinstance(c, LineCollection)]) == 2  # error bars
+    hollow = [ln for ln in ax.lines if ln.get_markerfacecolor() == "none"]
+    assert [(ln.get_xdata()[0], ln.get_ydata()[0]) for ln in hollow] == [(7496, 99.53)]
+    assert fig._repr_png_()[:4] == b"\x89PNG"

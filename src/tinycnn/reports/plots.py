@@ -264,6 +264,40 @@ def pareto(points: list[tuple[int, float]], front: list[tuple[int, float]]) -> F
     return fig
 
 
+def frontier(
+    models: list[dict[str, Any]],
+    front: list[tuple[int, float]],
+    published: list[tuple[str, int, float]],
+    target: float,
+) -> Figure:
+    """Zoo models (name, params, mean, std, passed, n): parameters against the mean ± std of
+    their seeds' last-k minimum, each labelled k/n, the Pareto `front` joined; `published`:
+    (name, params, accuracy) of single published runs, marked hollow for comparison."""
+    fig, ax = _figure(4.0)
+    ax.xaxis.set_major_locator(MaxNLocator())  # parameters, not epochs
+    ax.axhline(target, color=TARGET, linestyle="--", linewidth=1, label=f"target {target:g} %")
+    ax.plot([p for p, _ in front], [a for _, a in front], color=TRAIN, alpha=0.4)
+    for i, m in enumerate(models):
+        label = None if i else "tinycnn: mean ± std over seeds (k/n met)"
+        ax.errorbar(
+            m["params"], m["mean"], yerr=m["std"], fmt="o", color=TRAIN, capsize=3, label=label
+        )
+        ax.annotate(
+            f"{m['name']} {m['passed']}/{m['n']}",
+            (m["params"], m["mean"]),
+            textcoords="offset points",
+            xytext=(6, -12),
+            fontsize=8,
+        )
+    for i, (name, params, acc) in enumerate(published):
+        label = None if i else "published (1 run, best epoch)"
+        ax.plot(params, acc, "o", mfc="none", mec=TEST, label=label)
+        ax.annotate(name, (params, acc), textcoords="offset points", xytext=(6, 4), fontsize=8)
+    ax.set(xlabel="parameters", ylabel="test accuracy (%): last-k minimum", title="the frontier")
+    ax.legend(loc="lower right", fontsize=8)
+    return fig
+
+
 def history(values: list[float | None]) -> Figure:
     """Each trial's validation accuracy in the order they finished, and the best so far."""
     fig, ax = _figure(3.2)

@@ -37,7 +37,8 @@ def main() -> None:
     ap.add_argument("--config", help="a run file whose [recipe] replaces the default's values")
     args = ap.parse_args()
     spec = zoo.resolve(args.model)
-    overrides = load_config_file(args.config)["recipe"] if args.config else {}
+    # a run file's recipe, else a zoo model's own (its measured recipe), else the default
+    overrides = load_config_file(args.config)["recipe"] if args.config else zoo.recipe(args.model)
     preset = load_preset(args.preset)
     # the most epochs the preset allows (exactly N, at most N, or fewer than N)
     p = preset

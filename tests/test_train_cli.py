@@ -125,3 +125,25 @@ def test_resume_of_a_damaged_run_is_one_line(tmp_path):
     r = tinycnn("train", "--resume", str(tmp_path))
     assert r.returncode == 2 and "config.json: corrupt JSON" in r.stderr
     assert r.stderr.count("\n") == 1, r.stderr
+
+
+def test_a_zoo_models_own_recipe_sits_under_config_and_flags(tmp_path):
+    """course-t11 was measured with batch 64 and its own LR: training it by name starts there,
+    a --config file and flags still win, and a spec file of the same layers gets the default."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[recipe]\nepochs = 1\nlimit_train = 256\nlimit_test = 128\nlr = 0.02\n")
+    base = ["--config", str(cfg), "--quiet", "--no-report", "--threads", "1", "--device", "cpu"]
+
+    def recipe(*argv):
+        r = tinycnn("train", *argv, *base, "--out", str(tmp_path / "runs"))
+        assert r.returncode == 0, r.stderr
+        run_dir = r.stdout.strip().splitlines()[-1].removeprefix("saved: ")
+        return json.load(open(os.path.join(run_dir, "config.json")))["recipe"]
+
+    by_name = recipe("course-t11")
+    assert by_name["batch_size"] == 64  # the zoo's
+    assert by_name["lr"] == 0.02  # the config file's, over the zoo's 0.0994
+    assert recipe("course-t11", "--batch-size", "32")["batch_size"] == 32  # the flag's
+    spec = tmp_path / "t11.toml"
+    spec.write_text(tinycnn("zoo", "course-t11").stdout)
+    assert recipe(str(spec))["batch_size"] == 128  # a file has no recipe: the default's

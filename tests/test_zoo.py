@@ -1,9 +1,14 @@
 """Sweep every registered model: it builds, runs, learns-ready, and its table matches the module."""
 
+from pathlib import Path
+
 import pytest
+import tomllib
 import torch
 
 from tinycnn import build, verify, zoo
+from tinycnn.spec import load_spec_file
+from tinycnn.training import Recipe
 
 
 @pytest.mark.parametrize("name", zoo.names())
@@ -49,3 +54,21 @@ def test_summary_does_not_touch_rng_or_bn_stats():
 def test_unknown_model_names_the_zoo():
     with pytest.raises(Exception, match="unknown model 'nope'.*gap7496"):
         zoo.resolve("nope")
+
+
+@pytest.mark.parametrize("name", zoo.names())
+def test_zoo_recipes_are_recipes(name):
+    changes = zoo.recipe(name)
+    recipe = Recipe(**changes)  # unknown fields or out-of-range values raise here
+    assert all(getattr(recipe, k) != getattr(Recipe(), k) for k in changes), "no-op changes"
+
+
+def test_course_t11_is_the_searched_candidate_its_evidence_ran():
+    """The zoo entry is the file its 16 seeds trained (benchmarks/results/preset_seeds_course-
+    t11.json: docs/search/top2.toml with top2.run.toml), layer for layer and recipe for recipe."""
+    docs = Path(__file__).parent.parent / "docs" / "search"
+    found = load_spec_file(docs / "top2.toml")
+    entry = zoo.get("course-t11")
+    assert (entry.layers, entry.dropout, entry.name) == (found.layers, found.dropout, found.name)
+    run = tomllib.loads((docs / "top2.run.toml").read_text())["recipe"]
+    assert Recipe(**zoo.recipe("course-t11")) == Recipe(**run)

@@ -60,6 +60,11 @@ class PerSampleMNIST(TorchDataset):
         return ((img - PUBLISHED_MEAN) / PUBLISHED_STD)[0], int(self.y[i])
 
 
+def model_recipe(model: str, **changes: Any) -> Recipe:
+    """The default recipe with a zoo model's own changes (its measured recipe), then `changes`."""
+    return Recipe(**{**zoo.recipe(model), **changes})
+
+
 def reference_run(
     data: Dataset, model: str, recipe: Recipe, threads: int, device: str = "cpu"
 ) -> Metrics:
@@ -136,7 +141,12 @@ def _stacked_row(
     with tempfile.TemporaryDirectory() as tmp:
         rt = dataclasses.replace(runtime, out=tmp, progress=False, report=False)
         res = run_stacked(
-            model, Recipe(epochs=epochs), Target(target=None), rt, list(range(1, n + 1)), data=data
+            model,
+            model_recipe(model, epochs=epochs),
+            Target(target=None),
+            rt,
+            list(range(1, n + 1)),
+            data=data,
         )
         env = json.loads((res.runs[0].run_dir / runs.ENV).read_text())
     per_seed = [
@@ -154,7 +164,7 @@ def _parallel_row(
     the mean epoch time / procs."""
     procs, threads = workers_for(n, runtime.threads)
     rt = dataclasses.replace(runtime, threads=threads)
-    recipes = [Recipe(epochs=epochs, seed=s) for s in range(1, n + 1)]
+    recipes = [model_recipe(model, epochs=epochs, seed=s) for s in range(1, n + 1)]
     with ProcessPoolExecutor(procs, mp_context=mp.get_context("spawn")) as pool:
         done = list(pool.map(tinycnn_run, [data] * n, [model] * n, recipes, [rt] * n))
     per_seed = [metrics for metrics, _ in done]
@@ -212,7 +222,7 @@ def benchmark(
         )
     rows = {}
     for name, run in pipelines.items():
-        done = [run(Recipe(epochs=epochs, seed=s)) for s in range(1, seeds + 1)]
+        done = [run(model_recipe(model, epochs=epochs, seed=s)) for s in range(1, seeds + 1)]
         per_seed = [metrics for metrics, _ in done]
         secs = [m["seconds"] for ms in per_seed for m in ms]
         rows[name] = _row(per_seed, sum(secs) / len(secs), len(data.train_x), done[0][1])
@@ -230,7 +240,7 @@ def benchmark(
         "epochs": epochs,
         "seeds": seeds,
         "limit": limit,
-        "recipe": dataclasses.asdict(Recipe(epochs=epochs)),
+        "recipe": dataclasses.asdict(model_recipe(model, epochs=epochs)),
         "machine": {
             **runs.machine(),
             "threads": threads,

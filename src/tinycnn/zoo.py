@@ -2,11 +2,17 @@
 
 Add a model by writing a `Spec` and calling `register`; the test suite sweeps every entry
 (builds, forward, gradients, table vs module), so a new entry is tested without new tests.
+An entry whose evidence was measured under other training settings than the default recipe
+registers them too (`recipe=`): training it by name starts from those settings, the way timm
+models carry their default config, so the zoo's numbers are reproducible by name alone.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
 from .errors import SpecError
 from .spec import Spec, avgpool, conv, gap, linear, load_spec_file, maxpool
@@ -15,16 +21,26 @@ from .spec import Spec, avgpool, conv, gap, linear, load_spec_file, maxpool
 # gap7496's 11/16: benchmarks/results/default_recipe_*_bf16.json)
 DEFAULT_MODEL = "fast7806"
 _ZOO: dict[str, Spec] = {}
+_RECIPES: dict[str, Mapping[str, Any]] = {}  # a model's changes from the default recipe
 
 TRANSITION = ("bn", "relu")  # 1×1 channel-reducing convs: no dropout
 HEAD = ()  # the classifier layer: raw logits
 
 
-def register(spec: Spec) -> Spec:
+def register(spec: Spec, recipe: Mapping[str, Any] | None = None) -> Spec:
+    """`recipe`: Recipe fields this model was measured with, where they differ from the
+    defaults (checked when a run builds its Recipe)."""
     if spec.name in _ZOO:
         raise ValueError(f"zoo already has a model named {spec.name!r}")
     _ZOO[spec.name] = spec
+    _RECIPES[spec.name] = MappingProxyType(dict(recipe or {}))
     return spec
+
+
+def recipe(model: str | Path | Spec) -> dict[str, Any]:
+    """The recipe changes a zoo model is trained with by name; {} for spec files and Specs
+    (their recipe is the caller's: a run file or flags)."""
+    return dict(_RECIPES.get(model, {})) if isinstance(model, str) else {}
 
 
 def names() -> list[str]:
@@ -189,4 +205,30 @@ register(
             linear("classes", then=HEAD),
         ),
     )
+)
+
+register(
+    Spec(
+        name="course-t11",
+        description="one 3×3 conv at full resolution, maxpool, a 1×1 squeeze to 6 channels, "
+        "four 3×3 convs of 14, GAP, FC head; BN + ReLU + dropout after each 3×3 conv",
+        source="tinycnn's search (space `course`, preset `under8k`, 3 epochs per trial on a "
+        "validation split), trial 11: docs/search/search.md, top2.toml + top2.run.toml; the "
+        "smallest model here to meet the classic target on 16/16 seeds, under its own recipe "
+        "(batch 64, peak LR 0.0994): benchmarks/results/preset_seeds_course-t11.json",
+        dropout=0.05,
+        layers=(
+            conv(12),  # 28→26, RF 3
+            maxpool(),  # 26→13, RF 4
+            conv(6, k=1, then=TRANSITION),  # squeeze 12→6: the next conv's weights halve
+            conv(14),
+            conv(14),
+            conv(14),
+            conv(14),  # 13→11→9→7→5, RF 8→12→16→20
+            gap(),  # 5→1, RF 28
+            linear("classes", then=HEAD),
+        ),
+    ),
+    # what the search drew for it and its 16 seeds ran with (docs/search/top2.run.toml)
+    recipe={"batch_size": 64, "lr": 0.09944730745393786},
 )

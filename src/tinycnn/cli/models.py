@@ -77,6 +77,9 @@ def cmd_zoo(args: argparse.Namespace) -> int:
         text = spec.to_toml().replace(f'name = "{spec.name}"\n', "", 1)
         print(f"# from the zoo's {spec.name}; the spec is named after this file unless you add "
               f'name = "…"\n{text}', end="")  # fmt: skip
+        if zoo.recipe(spec.name):  # a spec file has no recipe: say what to put in a run file
+            print(f"# trained by name with: {_recipe_text(spec.name, exact=True)}; a copy "
+                  "needs them in --config RUN.toml ([recipe]) or as flags")  # fmt: skip
         return 0
     for name in zoo.names():
         spec = zoo.get(name)
@@ -84,7 +87,15 @@ def cmd_zoo(args: argparse.Namespace) -> int:
         default = "  (default)" if name == zoo.DEFAULT_MODEL else ""
         print(f"{name:10s} {params:>7,} params  {spec.description}{default}")
         print(f"{'':10s} {'':>14s}  source: {spec.source}")
+        if zoo.recipe(name):
+            print(f"{'':10s} {'':>14s}  recipe: {_recipe_text(name)} (when trained by name)")
     return 0
+
+
+def _recipe_text(name: str, exact: bool = False) -> str:
+    """`exact`: every digit, for copying (the zoo's numbers were measured with these)."""
+    return ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) and not exact else f"{k} = {v}"
+                     for k, v in zoo.recipe(name).items())  # fmt: skip
 
 
 def cmd_presets(args: argparse.Namespace) -> int:

@@ -77,8 +77,9 @@ def add_train_parser(sub: Any) -> argparse.ArgumentParser:
         "train",
         help="train a model and judge it against a target",
         description=f"Train MODEL (zoo name or spec .toml; default {zoo.DEFAULT_MODEL}) on "
-        "bundled MNIST or --data-dir. Settings: defaults < --config FILE < flags. Every run gets "
-        "a new directory under --out with its config, metrics, verdict and checkpoints.",
+        "bundled MNIST or --data-dir. Settings: defaults < a zoo model's own recipe (tinycnn "
+        "zoo) < --config FILE < flags. Every run gets a new directory under --out with its "
+        "config, metrics, verdict and checkpoints.",
     )
     p.add_argument("model", nargs="?", metavar="MODEL", help="zoo name or spec .toml")
     p.add_argument("--config", metavar="FILE", help="TOML file with [recipe]/[target]/[runtime]")
@@ -144,6 +145,9 @@ def resolve_configs(args: argparse.Namespace) -> tuple[Recipe, Target, Runtime]:
     values: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
     if args.config:
         values = load_config_file(args.config)
+    if not getattr(args, "resume", None):  # a zoo model's own recipe changes sit under both
+        model = getattr(args, "model", None) or zoo.DEFAULT_MODEL
+        values["recipe"] = {**zoo.recipe(model), **values["recipe"]}
     for name, cls in SECTIONS.items():
         for f in dataclasses.fields(cls):
             if hasattr(args, f.name):

@@ -12,7 +12,8 @@
     recipe = { rotate = 0.0 }                  # recipe fields
     model = "other"                            # or a different model
 
-Each step applies its change to the previous step. Steps run in order, each seed in its own run
+Each step applies its change to the previous step. The file states every change: a zoo model's
+own recipe (`tinycnn zoo`) is not applied here, so a step that names one changes only the model. Steps run in order, each seed in its own run
 directory under the ladder's directory; a finished step (same config, all runs finished) is
 skipped when the ladder is run again, so an interrupted ladder resumes.
 """

@@ -42,7 +42,8 @@ def train(
     run; nothing is printed. `run_dir`: an empty directory made by `runs.new_run_dir`; `data`:
     an already loaded data set (e.g. without its test split) in place of `data_dir`'s."""
     spec = zoo.resolve(model)
-    recipe, runtime = recipe or Recipe(), runtime or Runtime()
+    # no recipe given: the default one, with the changes a zoo model was measured with
+    recipe, runtime = recipe or Recipe(**zoo.recipe(model)), runtime or Runtime()
     data = load(data_dir) if data is None else data
     # no target given: the data set's own (MNIST's 99.4 %; another set's dataset.toml, or none)
     target = target or Target(target=data.target)

@@ -93,7 +93,7 @@ def evidence(name: str) -> tuple[Path, dict] | None:
 def budget(d: dict) -> str:
     if "preset" in d:
         p = load_preset(d["preset"])
-        return f"`{p.name}`: " + ", ".join(r for r in p.rules() if "test" not in r)
+        return f"`{p.name}`: " + ", ".join(p.budget_rules())
     t = d["target"]
     return f"≤ {t['max_params']:,} params, ≤ {t['max_epochs']} epochs"
 

@@ -148,3 +148,10 @@ def test_a_preset_file_is_the_same_data(tmp_path):
     assert (
         dataclasses.replace(got, description=PRESETS["under8k"].description) == PRESETS["under8k"]
     )
+
+
+def test_budget_rules_are_every_rule_but_the_accuracy():
+    p = PRESETS["12k-18k"]
+    assert p.budget_rules() == [r for r in p.rules() if not r.startswith("test ≥")]
+    assert len(p.rules()) == len(p.budget_rules()) + 1
+    assert p.budget_rules()[:2] == ["12,000–18,000 params", "exactly 19 epochs"]

@@ -13,9 +13,10 @@
     model = "other"                            # or a different model
 
 Each step applies its change to the previous step. The file states every change: a zoo model's
-own recipe (`tinycnn zoo`) is not applied here, so a step that names one changes only the model. Steps run in order, each seed in its own run
-directory under the ladder's directory; a finished step (same config, all runs finished) is
-skipped when the ladder is run again, so an interrupted ladder resumes.
+own recipe (`tinycnn zoo`) is not applied here, so a step that names one changes only the model.
+Steps run in order, each seed in its own run directory under the ladder's directory; a finished
+step (same config, all runs finished) is skipped when the ladder is run again, so an interrupted
+ladder resumes.
 """
 
 from __future__ import annotations

@@ -51,6 +51,26 @@ class Preset:
                 )
 
     def rules(self) -> list[str]:
+        """Every rule in words, the accuracy rule among them."""
+        out = self.budget_rules()
+        if self.target is not None:
+            k = (
+                "the last epoch"
+                if self.consistent == 1
+                else f"each of the last {self.consistent} epochs"
+            )
+            out.insert(len(self._size_rules()), f"test ≥ {self.target}% in {k}")
+        return out
+
+    def budget_rules(self) -> list[str]:
+        """The rules a model and its training must keep, in words: all but the accuracy."""
+        return self._size_rules() + [
+            *(f"must have {FEATURES[f]}" for f in self.requires),
+            *(f"no {FEATURES[f]}" for f in self.forbids),
+            *([f"dropout exactly {self.dropout_p}"] if self.dropout_p is not None else []),
+        ]
+
+    def _size_rules(self) -> list[str]:
         out = []
         if self.params_below is not None:
             out.append(f"< {self.params_below:,} params")
@@ -62,17 +82,6 @@ class Preset:
             out.append(f"< {self.epochs_below} epochs")
         if self.epochs_exactly is not None:
             out.append(f"exactly {self.epochs_exactly} epochs")
-        if self.target is not None:
-            k = (
-                "the last epoch"
-                if self.consistent == 1
-                else f"each of the last {self.consistent} epochs"
-            )
-            out.append(f"test ≥ {self.target}% in {k}")
-        out += [f"must have {FEATURES[f]}" for f in self.requires]
-        out += [f"no {FEATURES[f]}" for f in self.forbids]
-        if self.dropout_p is not None:
-            out.append(f"dropout exactly {self.dropout_p}")
         return out
 
 

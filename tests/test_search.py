@@ -4,6 +4,8 @@ hundred images, one epoch per trial."""
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import optuna
@@ -266,3 +268,18 @@ def test_the_pruner_never_throws_away_a_finished_trial():
     cb = search_run.ReportToTrial(AlwaysPrune())
     assert cb.on_epoch_end(None, {"val_acc": 95.0, "epoch": 3, "epochs": 3}) is False
     assert not cb.pruned and cb.trial.last == (95.0, 3)  # reported all the same
+
+
+def test_search_help_lists_the_shipped_spaces_without_loading_optuna():
+    code = (
+        "import contextlib, io, sys\n"
+        "from tinycnn.cli import main\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):\n"
+        "    main(['search', '--help'])\n"
+        "print('optuna' in sys.modules, ' '.join(out.getvalue().split()))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    loaded, text = r.stdout.split(" ", 1)
+    assert loaded == "False", "help imported Optuna"
+    assert f"Shipped spaces: {', '.join(shipped())}." in text

@@ -5,17 +5,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-from importlib import resources
 from typing import Any
 
-
-def _shipped() -> str:
-    """The shipped spaces' names, read from the package's folder (importing the search package
-    would load Optuna just to print help)."""
-    folder = resources.files("tinycnn") / "search" / "spaces"
-    return ", ".join(
-        sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
-    )
+from ..search.space import shipped  # not Optuna: that loads with the search itself
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "with a validation split held out (the test set is not read) and let Optuna's sampler "
         "and pruner steer. Writes a new directory under --out: the study (journal.log), "
         "trials.jsonl and top1.toml… (spec files `tinycnn train` takes as they are). Shipped "
-        f"spaces: {_shipped()}. See the study: optuna-dashboard DIR/journal.log",
+        f"spaces: {', '.join(shipped())}. See the study: optuna-dashboard DIR/journal.log",
     )
     p.add_argument("space", nargs="?", metavar="SPACE", help="shipped space name or .toml file")
     p.add_argument(
@@ -95,7 +87,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     from ..search.run import best_value
 
     if args.space is None and args.resume is None:
-        raise ConfigError(f"give a SPACE ({_shipped()} or a .toml file) or --resume DIR")
+        raise ConfigError(f"give a SPACE ({', '.join(shipped())} or a .toml file) or --resume DIR")
     flags = {f.name: getattr(args, f.name) for f in dataclasses.fields(SearchConfig)}
     cfg = SearchConfig(
         **{

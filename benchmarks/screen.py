@@ -37,10 +37,10 @@ LAST_K = 3  # the target's window: each of the last 3 epochs
 
 def recipe_for(model: str, overrides: dict, epochs: int, val: int) -> Recipe:
     run_file = Path(model).with_suffix(".run.toml")
-    own = (
+    own = (  # a spec file's sibling run file, else a zoo model's own recipe (often none)
         load_config_file(run_file)["recipe"]
         if model.endswith(".toml") and run_file.is_file()
-        else {}
+        else zoo.recipe(model)
     )
     return Recipe(**{**own, **overrides, "epochs": epochs, "val": val, "select": "val"})
 

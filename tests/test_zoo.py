@@ -1,5 +1,6 @@
 """Sweep every registered model: it builds, runs, learns-ready, and its table matches the module."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,21 @@ def test_course_t11_is_the_searched_candidate_its_evidence_ran():
     assert (entry.layers, entry.dropout, entry.name) == (found.layers, found.dropout, found.name)
     run = tomllib.loads((docs / "top2.run.toml").read_text())["recipe"]
     assert Recipe(**zoo.recipe("course-t11")) == Recipe(**run)
+
+
+RESULTS = Path(__file__).parent.parent / "benchmarks" / "results"
+
+
+@pytest.mark.parametrize("path", sorted(RESULTS.glob("preset_seeds_*.json")), ids=lambda p: p.stem)
+def test_seed_evidence_trained_the_zoo_entry_of_its_name(path):
+    """A zoo entry's 16-seed JSON measured that entry: the same parameter count and, where it
+    ran from a spec file, the same layers, or the README's frontier would credit one model with
+    another's run."""
+    d = json.loads(path.read_text())
+    if d["model"] not in zoo.names():
+        pytest.skip(f"{d['model']}: a candidate, not a zoo entry")
+    entry = zoo.get(d["model"])
+    assert d["params"] == build(entry).table.total_params
+    if d.get("spec") is not None:  # ran from a file, not by the zoo's name
+        ran = type(entry).from_toml(d["spec"])
+        assert (ran.layers, ran.dropout) == (entry.layers, entry.dropout)

@@ -138,6 +138,28 @@ register(
 
 register(
     Spec(
+        name="fast4692",
+        description="fast7806 narrowed to 8 | 10, 12, 12, 12 channels: the same layout, "
+        "dropout and receptive field",
+        source="tinycnn, issue 18's ≤ 5,000-param entry: the next width cut after fast5768 "
+        "(examples/ladders/ladder5_frontier.toml), by hand, not selected on the test set; "
+        "benchmarks/results/preset_seeds_fast4692.json",
+        dropout=0.05,
+        layers=(
+            conv(8),  # 28→26, RF 3
+            maxpool(),  # 26→13, RF 4
+            conv(10),
+            conv(12),
+            conv(12),
+            conv(12),  # 13→11→9→7→5, RF 8→12→16→20
+            gap(),  # 5→1, RF 28
+            conv("classes", k=1, then=HEAD),
+        ),
+    )
+)
+
+register(
+    Spec(
         name="seq9274",
         description="padded 3×3 convs with bias, ReLU then BN, two maxpools, two valid "
         "convs, 3×3 average pool",

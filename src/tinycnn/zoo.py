@@ -23,6 +23,8 @@ DEFAULT_MODEL = "fast7806"
 _ZOO: dict[str, Spec] = {}
 _RECIPES: dict[str, Mapping[str, Any]] = {}  # a model's changes from the default recipe
 
+# the recipe the search drew for course-t11 (docs/search/top2.run.toml): batch 64, peak LR 0.0994
+_T11_RECIPE = {"batch_size": 64, "lr": 0.09944730745393786}
 TRANSITION = ("bn", "relu")  # 1×1 channel-reducing convs: no dropout
 HEAD = ()  # the classifier layer: raw logits
 
@@ -160,6 +162,30 @@ register(
 
 register(
     Spec(
+        name="fast3964-b64",
+        description="fast7806 narrowed to 8 | 8, 10, 12, 12 channels (under 4,000 params), "
+        "trained at batch 64: the same layout, dropout and receptive field",
+        source="tinycnn, issue 18's ≤ 4,000-param entry: the last width cut of "
+        "examples/ladders/ladder5_frontier.toml (fast3964: 1/16 seeds under the default "
+        "recipe, benchmarks/results/preset_seeds_fast3964.json), then course-t11's recipe, "
+        "chosen before any test run: benchmarks/results/preset_seeds_fast3964-b64.json",
+        dropout=0.05,
+        layers=(
+            conv(8),  # 28→26, RF 3
+            maxpool(),  # 26→13, RF 4
+            conv(8),
+            conv(10),
+            conv(12),
+            conv(12),  # 13→11→9→7→5, RF 8→12→16→20
+            gap(),  # 5→1, RF 28
+            conv("classes", k=1, then=HEAD),
+        ),
+    ),
+    recipe=_T11_RECIPE,  # what its 16 seeds ran with (benchmarks/candidates/fast3964_b64.run.toml)
+)
+
+register(
+    Spec(
         name="seq9274",
         description="padded 3×3 convs with bias, ReLU then BN, two maxpools, two valid "
         "convs, 3×3 average pool",
@@ -252,5 +278,5 @@ register(
         ),
     ),
     # what the search drew for it and its 16 seeds ran with (docs/search/top2.run.toml)
-    recipe={"batch_size": 64, "lr": 0.09944730745393786},
+    recipe=_T11_RECIPE,
 )

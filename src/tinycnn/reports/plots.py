@@ -277,16 +277,19 @@ def frontier(
     ax.xaxis.set_major_locator(MaxNLocator())  # parameters, not epochs
     ax.axhline(target, color=TARGET, linestyle="--", linewidth=1, label=f"target {target:g} %")
     ax.plot([p for p, _ in front], [a for _, a in front], color=TRAIN, alpha=0.4)
-    for i, m in enumerate(models):
+    for i, m in enumerate(sorted(models, key=lambda m: m["params"])):
         label = None if i else "tinycnn: mean ± std over seeds (k/n met)"
         ax.errorbar(
             m["params"], m["mean"], yerr=m["std"], fmt="o", color=TRAIN, capsize=3, label=label
         )
+        # neighbours in size take turns: below right, above right, below right, above left
+        above, left = i % 2 == 1, i % 4 == 3
         ax.annotate(
             f"{m['name']} {m['passed']}/{m['n']}",
             (m["params"], m["mean"]),
             textcoords="offset points",
-            xytext=(6, -12),
+            xytext=(-6 if left else 6, 6 if above else -12),
+            ha="right" if left else "left",
             fontsize=8,
         )
     for i, (name, params, acc) in enumerate(published):

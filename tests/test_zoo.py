@@ -76,18 +76,29 @@ def test_course_t11_is_the_searched_candidate_its_evidence_ran():
 
 
 RESULTS = Path(__file__).parent.parent / "benchmarks" / "results"
+# the seeds JSONs the README's frontier credits to zoo entries (others are candidates)
+EVIDENCE = [
+    p
+    for p in sorted([*RESULTS.glob("preset_seeds_*.json"), *RESULTS.glob("default_recipe_*.json")])
+    if json.loads(p.read_text())["model"] in zoo.names()
+]
 
 
-@pytest.mark.parametrize("path", sorted(RESULTS.glob("preset_seeds_*.json")), ids=lambda p: p.stem)
+def test_every_zoo_entry_below_10k_has_seed_evidence():
+    credited = {json.loads(p.read_text())["model"] for p in EVIDENCE}
+    small = [n for n in zoo.names() if build(zoo.get(n)).table.total_params < 10_000]
+    assert set(small) <= credited
+
+
+@pytest.mark.parametrize("path", EVIDENCE, ids=lambda p: p.stem)
 def test_seed_evidence_trained_the_zoo_entry_of_its_name(path):
-    """A zoo entry's 16-seed JSON measured that entry: the same parameter count and, where it
-    ran from a spec file, the same layers, or the README's frontier would credit one model with
-    another's run."""
+    """A zoo entry's seeds JSON measured that entry: the same parameter count, the entry's own
+    recipe and, where it ran from a spec file, the same layers; or the README's frontier would
+    credit one model with another's run."""
     d = json.loads(path.read_text())
-    if d["model"] not in zoo.names():
-        pytest.skip(f"{d['model']}: a candidate, not a zoo entry")
     entry = zoo.get(d["model"])
     assert d["params"] == build(entry).table.total_params
+    assert {k: d["recipe"][k] for k in zoo.recipe(entry.name)} == zoo.recipe(entry.name)
     if d.get("spec") is not None:  # ran from a file, not by the zoo's name
         ran = type(entry).from_toml(d["spec"])
         assert (ran.layers, ran.dropout) == (entry.layers, entry.dropout)

@@ -29,6 +29,18 @@ TRANSITION = ("bn", "relu")  # 1×1 channel-reducing convs: no dropout
 HEAD = ()  # the classifier layer: raw logits
 
 
+def pool_first(first: int, widths: tuple[int, int, int, int]) -> tuple:
+    """fast7806's layout at other widths: one 3×3 conv at full resolution, then pool, then four
+    3×3 convs, GAP and a 1×1 head. The shapes and receptive fields do not depend on the widths."""
+    return (
+        conv(first),  # 28→26, RF 3
+        maxpool(),  # 26→13, RF 4
+        *(conv(w) for w in widths),  # 13→11→9→7→5, RF 8→12→16→20
+        gap(),  # 5→1, RF 28
+        conv("classes", k=1, then=HEAD),
+    )
+
+
 def register(spec: Spec, recipe: Mapping[str, Any] | None = None) -> Spec:
     """`recipe`: Recipe fields this model was measured with, where they differ from the
     defaults (checked when a run builds its Recipe)."""
@@ -102,16 +114,7 @@ register(
         "first conv drops the 16×24×24 maps that dominate gap7496's CPU step (0.50 vs 1.03 "
         "MMACs per image); benchmarks/results/default_recipe_fast7806_bf16.json",
         dropout=0.05,
-        layers=(
-            conv(10),  # 28→26, RF 3
-            maxpool(),  # 26→13, RF 4
-            conv(12),
-            conv(16),
-            conv(16),
-            conv(16),  # 13→11→9→7→5, RF 8→12→16→20
-            gap(),  # 5→1, RF 28
-            conv("classes", k=1, then=HEAD),
-        ),
+        layers=pool_first(10, (12, 16, 16, 16)),
     )
 )
 
@@ -125,16 +128,7 @@ register(
         "no other change (not selected on the test set); examples/ladders/ladder5_frontier.toml "
         "walks there; benchmarks/results/preset_seeds_fast5768.json",
         dropout=0.05,
-        layers=(
-            conv(8),  # 28→26, RF 3
-            maxpool(),  # 26→13, RF 4
-            conv(12),
-            conv(12),
-            conv(14),
-            conv(14),  # 13→11→9→7→5, RF 8→12→16→20
-            gap(),  # 5→1, RF 28
-            conv("classes", k=1, then=HEAD),
-        ),
+        layers=pool_first(8, (12, 12, 14, 14)),
     )
 )
 
@@ -147,16 +141,7 @@ register(
         "(examples/ladders/ladder5_frontier.toml), by hand, not selected on the test set; "
         "benchmarks/results/preset_seeds_fast4692.json",
         dropout=0.05,
-        layers=(
-            conv(8),  # 28→26, RF 3
-            maxpool(),  # 26→13, RF 4
-            conv(10),
-            conv(12),
-            conv(12),
-            conv(12),  # 13→11→9→7→5, RF 8→12→16→20
-            gap(),  # 5→1, RF 28
-            conv("classes", k=1, then=HEAD),
-        ),
+        layers=pool_first(8, (10, 12, 12, 12)),
     )
 )
 
@@ -167,19 +152,11 @@ register(
         "trained at batch 64: the same layout, dropout and receptive field",
         source="tinycnn, issue 18's ≤ 4,000-param entry: the last width cut of "
         "examples/ladders/ladder5_frontier.toml (fast3964: 1/16 seeds under the default "
-        "recipe, benchmarks/results/preset_seeds_fast3964.json), then course-t11's recipe, "
-        "chosen before any test run: benchmarks/results/preset_seeds_fast3964-b64.json",
+        "recipe, benchmarks/results/preset_seeds_fast3964.json), then course-t11's recipe "
+        "(queued before either run ended; validation ranks it first too: "
+        "benchmarks/candidates/README.md); benchmarks/results/preset_seeds_fast3964-b64.json",
         dropout=0.05,
-        layers=(
-            conv(8),  # 28→26, RF 3
-            maxpool(),  # 26→13, RF 4
-            conv(8),
-            conv(10),
-            conv(12),
-            conv(12),  # 13→11→9→7→5, RF 8→12→16→20
-            gap(),  # 5→1, RF 28
-            conv("classes", k=1, then=HEAD),
-        ),
+        layers=pool_first(8, (8, 10, 12, 12)),
     ),
     recipe=_T11_RECIPE,  # what its 16 seeds ran with (benchmarks/candidates/fast3964_b64.run.toml)
 )

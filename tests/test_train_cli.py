@@ -138,9 +138,12 @@ def test_a_zoo_models_own_recipe_sits_under_config_and_flags(tmp_path):
         r = tinycnn("train", *argv, *base, "--out", str(tmp_path / "runs"))
         assert r.returncode == 0, r.stderr
         run_dir = r.stdout.strip().splitlines()[-1].removeprefix("saved: ")
+        header.append(r.stdout.splitlines()[1])
         return json.load(open(os.path.join(run_dir, "config.json")))["recipe"]
 
+    header = []
     by_name = recipe("course-t11")
+    assert header[0].startswith("recipe: batch_size 64, lr 0.02 (course-t11's own")
     assert by_name["batch_size"] == 64  # the zoo's
     assert by_name["lr"] == 0.02  # the config file's, over the zoo's 0.0994
     assert recipe("course-t11", "--batch-size", "32")["batch_size"] == 32  # the flag's

@@ -193,6 +193,10 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"{trainer.threads} threads; seed "
             f"{trainer.recipe.seed}"
         )
+        own = zoo.recipe(args.model or zoo.DEFAULT_MODEL) if not args.resume else {}
+        if own:  # say so: these differ from the defaults README describes
+            used = ", ".join(f"{k} {getattr(trainer.recipe, k):g}" for k in own)
+            print(f"recipe: {used} ({trainer.spec.name}'s own from the zoo, unless you set them)")
         print(f"run directory: {trainer.run_dir}", flush=True)
 
     def epoch(m: dict) -> None:

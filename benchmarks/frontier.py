@@ -28,7 +28,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from tinycnn import tomlfile, zoo
-from tinycnn.bench import model_recipe, reference_run, tinycnn_run
+from tinycnn.bench import reference_run, tinycnn_run
 from tinycnn.data import load
 from tinycnn.errors import ConfigError
 from tinycnn.reports import plots
@@ -36,6 +36,7 @@ from tinycnn.rules import load_preset
 from tinycnn.search.report import pareto_front
 from tinycnn.table import layer_table
 from tinycnn.training import Runtime, runs
+from tinycnn.training.config import model_recipe
 
 RESULTS = Path("benchmarks/results")
 SPEED = RESULTS / "frontier_speed.json"

@@ -19,9 +19,10 @@ from pathlib import Path
 
 from torch.profiler import ProfilerActivity, profile
 
-from tinycnn.bench import model_recipe, tinycnn_run
+from tinycnn.bench import tinycnn_run
 from tinycnn.data import load
 from tinycnn.training import Runtime, runs
+from tinycnn.training.config import model_recipe
 
 IMAGES = 12_800  # 100 steps at batch 128: enough to rank the ops, seconds to run
 TOP = 25

@@ -31,7 +31,7 @@ from .ranges import check_value
 from .rules import Target
 from .training import runs
 from .training.augment import apply_affine, rotation_matrix
-from .training.config import Recipe, Runtime, pick_device
+from .training.config import Recipe, Runtime, model_recipe, pick_device
 from .training.fast.speed import resolve_bf16
 from .training.loop import Trainer
 from .training.optim import Schedule, make_optimizer
@@ -58,11 +58,6 @@ class PerSampleMNIST(TorchDataset):
             angle = (torch.rand(1) * 2 - 1) * self.degrees
             img = apply_affine(img, rotation_matrix(angle))
         return ((img - PUBLISHED_MEAN) / PUBLISHED_STD)[0], int(self.y[i])
-
-
-def model_recipe(model: str, **changes: Any) -> Recipe:
-    """The default recipe with a zoo model's own changes (its measured recipe), then `changes`."""
-    return Recipe(**{**zoo.recipe(model), **changes})
 
 
 def reference_run(

@@ -51,20 +51,25 @@ class Preset:
                 )
 
     def rules(self) -> list[str]:
-        """Every rule in words, the accuracy rule among them."""
-        out = self.budget_rules()
-        if self.target is not None:
-            k = (
-                "the last epoch"
-                if self.consistent == 1
-                else f"each of the last {self.consistent} epochs"
-            )
-            out.insert(len(self._size_rules()), f"test ≥ {self.target}% in {k}")
-        return out
+        """Every rule in words, the accuracy rule after the size rules."""
+        return self._size_rules() + self._accuracy_rule() + self._design_rules()
 
     def budget_rules(self) -> list[str]:
         """The rules a model and its training must keep, in words: all but the accuracy."""
-        return self._size_rules() + [
+        return self._size_rules() + self._design_rules()
+
+    def _accuracy_rule(self) -> list[str]:
+        if self.target is None:
+            return []
+        k = (
+            "the last epoch"
+            if self.consistent == 1
+            else f"each of the last {self.consistent} epochs"
+        )
+        return [f"test ≥ {self.target}% in {k}"]
+
+    def _design_rules(self) -> list[str]:
+        return [
             *(f"must have {FEATURES[f]}" for f in self.requires),
             *(f"no {FEATURES[f]}" for f in self.forbids),
             *([f"dropout exactly {self.dropout_p}"] if self.dropout_p is not None else []),

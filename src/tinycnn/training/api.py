@@ -19,7 +19,7 @@ from ..rules import Target
 from ..spec import Spec
 from . import runs
 from .callbacks import Callback, Hooks, ProgressBar
-from .config import Recipe, Runtime, make, to_dict
+from .config import Recipe, Runtime, make, model_recipe, to_dict
 from .loop import LAST_KEYS, OnEpoch, Trainer
 from .result import RunResult
 from .rundir import read_run
@@ -43,7 +43,7 @@ def train(
     an already loaded data set (e.g. without its test split) in place of `data_dir`'s."""
     spec = zoo.resolve(model)
     # no recipe given: the default one, with the changes a zoo model was measured with
-    recipe, runtime = recipe or Recipe(**zoo.recipe(model)), runtime or Runtime()
+    recipe, runtime = recipe or model_recipe(model), runtime or Runtime()
     data = load(data_dir) if data is None else data
     # no target given: the data set's own (MNIST's 99.4 %; another set's dataset.toml, or none)
     target = target or Target(target=data.target)

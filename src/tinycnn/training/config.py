@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from .. import tomlfile
+from .. import tomlfile, zoo
 from ..errors import ConfigError
 from ..ranges import check_fields
 from ..rules.verdict import Target
@@ -56,6 +56,12 @@ class Recipe:
         check_fields(self)
         if self.select == "val" and not self.val:
             raise ConfigError("select = 'val' needs a validation split: give val = N (e.g. 5000)")
+
+
+def model_recipe(model: Any, **changes: Any) -> Recipe:
+    """The default recipe with a zoo model's own changes (the recipe its evidence was measured
+    with; none for spec files), then `changes`."""
+    return Recipe(**{**zoo.recipe(model), **changes})
 
 
 @dataclass(frozen=True)

@@ -34,9 +34,9 @@ from tinycnn.errors import ConfigError
 from tinycnn.reports import plots
 from tinycnn.rules import load_preset
 from tinycnn.search.report import pareto_front
+from tinycnn.settings import model_recipe
 from tinycnn.table import layer_table
 from tinycnn.training import Runtime, runs
-from tinycnn.training.config import model_recipe
 
 RESULTS = Path("benchmarks/results")
 SPEED = RESULTS / "frontier_speed.json"

@@ -24,8 +24,8 @@ from pathlib import Path
 
 from tinycnn import zoo
 from tinycnn.rules import load_preset
+from tinycnn.settings import load_config_file
 from tinycnn.training import Recipe, Runtime, Target, runs
-from tinycnn.training.config import load_config_file
 from tinycnn.training.seeds import run_seeds, workers_for
 
 

@@ -21,8 +21,8 @@ from torch.profiler import ProfilerActivity, profile
 
 from tinycnn.bench import tinycnn_run
 from tinycnn.data import load
+from tinycnn.settings import model_recipe
 from tinycnn.training import Runtime, runs
-from tinycnn.training.config import model_recipe
 
 IMAGES = 12_800  # 100 steps at batch 128: enough to rank the ops, seconds to run
 TOP = 25

@@ -25,11 +25,11 @@ from pathlib import Path
 
 from tinycnn import zoo
 from tinycnn.data import load
-from tinycnn.search.run import without_test
+from tinycnn.search.objective import without_test
+from tinycnn.settings import load_config_file
 from tinycnn.table import layer_table
 from tinycnn.training import Recipe, Runtime, Target, runs
-from tinycnn.training.api import train
-from tinycnn.training.config import load_config_file
+from tinycnn.training.engine import train
 from tinycnn.training.seeds import workers_for
 
 LAST_K = 3  # the target's window: each of the last 3 epochs

@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 from tinycnn.search import SearchConfig, search
-from tinycnn.search.report import confirm, counts, pareto_front, write_search_md
+from tinycnn.search.confirm import confirm
+from tinycnn.search.report import counts, pareto_front, write_search_md
 from tinycnn.training import runs
 
 

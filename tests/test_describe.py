@@ -8,8 +8,8 @@ from torch import nn
 
 import tinycnn
 from tinycnn import zoo
-from tinycnn.describe import module_table
 from tinycnn.errors import SpecError
+from tinycnn.modtable import module_table
 
 
 class LeNet(nn.Module):  # LeCun et al. 1998, as course notebooks write it: functional pooling
@@ -72,7 +72,7 @@ def test_vgg_style_on_224():
     ]
     assert t.rows[0].macs == 224 * 224 * 64 * 3 * 9
     assert t.total_params == sum(p.numel() for p in VGG.parameters())
-    bn = [r for r in t.rows if r.kind == "batchnorm2d"]
+    bn = [r for r in t.rows if r.kind == "bn"]
     assert [r.params for r in bn] == [128, 128, 256, 256]  # weight + bias; stats are buffers
 
 

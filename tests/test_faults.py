@@ -223,7 +223,8 @@ def test_relative_data_dir_is_stored_resolved(tmp_path, monkeypatch):
     from tinycnn.spec import Spec, conv, gap
 
     tiny = Spec("tiny", (conv(4), conv("classes", then=()), gap()))
-    d = train(tiny, Recipe(epochs=1, batch_size=10), NO_TARGET, runtime(tmp_path), "data").run_dir
+    rt = runtime(tmp_path)
+    d = train(tiny, Recipe(epochs=1, batch_size=10), NO_TARGET, rt, data_dir="data").run_dir
     assert read_run(d).config["data"]["dir"] == str(tmp_path / "data")
 
 

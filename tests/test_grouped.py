@@ -6,8 +6,8 @@ import pytest
 import torch
 
 import tinycnn
-from tinycnn.describe import module_table
 from tinycnn.errors import SpecError
+from tinycnn.modtable import module_table
 from tinycnn.spec import Spec, conv, gap, maxpool
 from tinycnn.training import Recipe, Runtime, Target
 from tinycnn.training.stacked import run_stacked

@@ -1,26 +1,40 @@
 """The package's import graph, read from the source: no circle, and no import from a lower
-layer to a higher one (`model.py knows nothing of training`, rules know nothing of training,
-training knows nothing of reports, only cli/ presents). Imports inside functions count too;
-those under `if TYPE_CHECKING:` (annotations only, never run) do not."""
+layer to a higher one (the builder knows nothing of training, rules know nothing of training,
+training knows nothing of reports, rendering depends on the table and never the reverse, only
+cli/ presents). Every import a reader follows counts: inside functions, and under
+`if TYPE_CHECKING:` (a type-only import is still a dependency).
+
+And the description layer runs without torch: the commands that train nothing answer without
+importing it (torch's import alone costs seconds on a 2-core machine)."""
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 import tinycnn
 
 ROOT = Path(tinycnn.__file__).parent
 # lowest first; a module may import its own layer or any lower one
 LAYERS = [
-    {"errors", "tomlfile", "richtext", "idx", "imagefolder"},
-    {"ranges", "spec", "data"},
-    {"table", "render", "modtable"},
-    {"builder"},
-    {"rules", "zoo", "describe"},
+    {"errors", "tomlfile", "richtext", "defaults", "modules", "idx", "imagefolder"},
+    {"ranges", "layers"},  # what a setting means; what a layer kind is
+    {"spec"},
+    {"table", "zoo"},
+    {"render", "rules"},
+    {"settings"},  # the description layer ends here: no torch below this line
+    {"data"},
+    {"builder", "modtable"},
+    {"describe"},
     {"training"},
     {"reports", "deploy"},
     {"ladder", "bench", "api", "search"},
     {"cli", "__main__", ""},  # "" is the package's __init__
 ]
+TORCH_FREE = ["defaults", "ranges", "layers", "spec", "table", "zoo", "render", "rules", "settings"]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
 
 
@@ -32,20 +46,27 @@ def modules() -> dict[str, Path]:
     return out
 
 
-def runtime_imports(name: str, path: Path, mods: dict[str, Path]) -> set[str]:
+def imports(name: str, path: Path, mods: dict[str, Path]) -> set[str]:
+    """Every module of the package that `name` imports: relative or absolute (`tinycnn.x`), at
+    the top, inside functions or under TYPE_CHECKING."""
     tree = ast.parse(path.read_text())
-    skip = {
-        id(n)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
-        for n in ast.walk(node)
-    }
     package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
     found = set()
     for node in ast.walk(tree):
-        if id(node) in skip or not isinstance(node, ast.ImportFrom) or not node.level:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                if parts[0] == "tinycnn" and len(parts) > 1:
+                    found.add(".".join(parts[1:]))
             continue
-        base = package[: len(package) - (node.level - 1)] + (node.module or "").split(".")
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        if node.level:
+            base = package[: len(package) - (node.level - 1)] + (node.module or "").split(".")
+        elif (node.module or "").split(".")[0] == "tinycnn":
+            base = node.module.split(".")[1:]
+        else:
+            continue
         base = [b for b in base if b]
         for alias in node.names:
             sub = ".".join([*base, alias.name])
@@ -55,9 +76,7 @@ def runtime_imports(name: str, path: Path, mods: dict[str, Path]) -> set[str]:
 
 def graph() -> dict[str, set[str]]:
     mods = modules()
-    return {
-        m: {t for t in runtime_imports(m, p, mods) if t in mods and t != m} for m, p in mods.items()
-    }
+    return {m: {t for t in imports(m, p, mods) if t in mods and t != m} for m, p in mods.items()}
 
 
 def layer(module: str) -> int:
@@ -109,3 +128,42 @@ def test_the_checker_sees_a_circle_and_an_upward_import(monkeypatch):
         pass
     else:
         raise AssertionError("a planted upward import went unseen")
+
+
+def test_the_description_layer_imports_no_torch():
+    """Read from the source: no module of the description layer names torch at all."""
+    offenders = [
+        m
+        for m, p in modules().items()
+        if m.split(".")[0] in TORCH_FREE and "torch" in _top_level_imports(p)
+    ]
+    assert offenders == []
+
+
+def _top_level_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    out = set()
+    for node in tree.body:  # module level only: a factory may import torch when it is called
+        if isinstance(node, ast.Import):
+            out |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            out.add(node.module.split(".")[0])
+    return out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--help"], ["zoo"], ["zoo", "gap7496"], ["presets"], ["summary", "fast7806"],
+     ["check", "gap7496", "--preset", "under8k"], ["train", "--help"], ["search", "--help"]],
+)  # fmt: skip
+def test_commands_that_train_nothing_import_no_torch(argv):
+    """`python -X importtime` lists every module imported: torch must not be among them."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT.parent)}
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "tinycnn", *argv],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+    assert proc.stdout.strip()  # it answered
+    assert not [m for m in imported if m == "torch" or m.startswith("torch.")]

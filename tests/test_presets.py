@@ -62,10 +62,10 @@ def test_gap_is_any_pooling_over_the_whole_map():
         ),
     )  # 3×3 map
     t = layer_table(s)
-    f = features(s, t)
+    f = features(t)
     assert f["gap"] and f["dropout"] and not f["fc"]
     s2 = Spec("notgap", (conv(8), avgpool(2), conv(8), flatten(), linear("classes")))
-    assert not features(s2, layer_table(s2))["gap"]
+    assert not features(layer_table(s2))["gap"]
 
 
 def test_user_preset_file(tmp_path):

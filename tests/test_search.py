@@ -17,7 +17,8 @@ from tinycnn.data import load
 from tinycnn.errors import ConfigError, SpecError
 from tinycnn.rules import load_preset, static_conditions
 from tinycnn.search import SearchConfig, load_space, search, shipped
-from tinycnn.search import run as search_run
+from tinycnn.search import objective as search_objective
+from tinycnn.search import storage as search_storage
 from tinycnn.search.space import from_dict
 from tinycnn.table import layer_table
 from tinycnn.training import evaluation
@@ -41,16 +42,16 @@ def test_shipped_spaces_draw_specs_that_build(name):
     config, feasible = SearchConfig(space=name), 0
     for _ in range(40):
         cand = space.suggest(study.ask())
-        why = search_run.feasibility(cand, config, data)
+        _, why = search_objective.feasibility(cand, config, data)
         try:  # the oracle: the layer table and the preset's rules, asked directly
             table = layer_table(cand.spec, data.input_shape, data.classes)
         except SpecError:
             assert why.startswith("does not fit")  # e.g. 5×5 convs after two pools
             continue
         rules = static_conditions(load_preset("under8k"), cand.spec, 15)
-        assert (why is None) == all(c.ok for c in rules if c.name != "epochs"), why
+        assert (why == "") == all(c.ok for c in rules if c.name != "epochs"), why
         assert (table.total_params < 8000) == all(c.ok for c in rules if c.name == "params")
-        feasible += why is None
+        feasible += why == ""
     assert feasible > 0  # the shipped spaces are for the classic budget
     assert set(shipped()) == {"course", "early-pool", "frontier4k"}
 
@@ -131,7 +132,7 @@ def test_search_rejects_before_training_and_never_reads_the_test_set(tmp_path, m
 def test_two_workers_share_one_journal_and_a_study_continues(tmp_path):
     d = search(cfg(tmp_path, trials=4, workers=2))
     storage = optuna.storages.JournalStorage(
-        optuna.storages.journal.JournalFileBackend(str(d / search_run.JOURNAL))
+        optuna.storages.journal.JournalFileBackend(str(d / search_storage.JOURNAL))
     )
     study = optuna.load_study(study_name=d.name, storage=storage)
     assert len(study.trials) == 4  # Optuna's own view of the journal both workers wrote
@@ -207,7 +208,7 @@ def test_a_two_objective_search_has_a_pareto_front(tmp_path):
     study = optuna.load_study(
         study_name=d.name,
         storage=optuna.storages.JournalStorage(
-            optuna.storages.journal.JournalFileBackend(str(d / search_run.JOURNAL))
+            optuna.storages.journal.JournalFileBackend(str(d / search_storage.JOURNAL))
         ),
     )
     assert [x.name for x in study.directions] == ["MAXIMIZE", "MINIMIZE"]
@@ -243,7 +244,7 @@ def test_hyperband_prunes_by_epochs(tmp_path):
     ("extra", "message"),
     [
         (["--resume", "/nonexistent"], "/nonexistent: not a search directory (no search.json)"),
-        (["--val", "0"], "val = 0: a search scores its trials on held-out training images"),
+        (["--val", "0"], "val = 0: must be ≥ 1 (a search scores its trials on held-out training"),
         (["--val", "60000"], "val = 60000: the training split has 60,000 images"),
         (["--pruner", "sometimes"], "pruner = 'sometimes': use one of median, hyperband, none"),
     ],
@@ -263,9 +264,9 @@ def test_the_pruner_never_throws_away_a_finished_trial():
         def should_prune(self):
             return True
 
-    cb = search_run.ReportToTrial(AlwaysPrune())
+    cb = search_objective.ReportToTrial(AlwaysPrune())
     assert cb.on_epoch_end(None, {"val_acc": 90.0, "epoch": 1, "epochs": 3}) is True
-    cb = search_run.ReportToTrial(AlwaysPrune())
+    cb = search_objective.ReportToTrial(AlwaysPrune())
     assert cb.on_epoch_end(None, {"val_acc": 95.0, "epoch": 3, "epochs": 3}) is False
     assert not cb.pruned and cb.trial.last == (95.0, 3)  # reported all the same
 

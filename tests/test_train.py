@@ -125,10 +125,10 @@ def test_nan_loss_stops_with_advice(tmp_path):
 
 def test_bad_recipe_values():
     with pytest.raises(ConfigError, match="optimizer = 'adamm': use one of sgd, adam, adamw"):
-        from tinycnn.training.config import make
+        from tinycnn.settings import make
 
         make(Recipe, {"optimizer": "adamm"})
-    from tinycnn.training.config import make
+    from tinycnn.settings import make
 
     with pytest.raises(ConfigError, match=r"epochs = 'ten': expected int"):
         make(Recipe, {"epochs": "ten"})

@@ -8,25 +8,26 @@ result = tinycnn.train(spec, tinycnn.Recipe(epochs=15))   # a run directory with
 """
 
 from . import zoo
-from .builder import TinyNet, build
-from .data import Dataset
-from .data import load as load_data
 from .describe import check, summary
 from .errors import TinyCnnError
-from .render import render_json, render_markdown, render_text, verify
+from .render import render_json, render_markdown, render_text
+from .rules import Target
+from .settings import Recipe, Runtime
 from .spec import Layer, Spec, load_spec_file
 from .table import Table, layer_table
 
 __version__ = "0.1.0"
-# train, resume, run_seeds (tinycnn.api, which writes reports) and the settings load on first
-# use, so that `import tinycnn` and the CLI's quick commands do not import matplotlib
+# What needs torch (building, data, training) loads on first use: `import tinycnn` and the CLI's
+# commands that train nothing (--help, zoo, presets, summary NAME) answer without importing it.
 _LAZY = {
-    "train": "api",
-    "resume": "api",
-    "run_seeds": "api",
-    "Recipe": "training",
-    "Runtime": "training",
-    "Target": "training",
+    "build": ("builder", "build"),
+    "verify": ("builder", "verify"),
+    "TinyNet": ("builder", "TinyNet"),
+    "Dataset": ("data", "Dataset"),
+    "load_data": ("data", "load"),
+    "train": ("api", "train"),
+    "resume": ("api", "resume"),
+    "run_seeds": ("api", "run_seeds"),
 }
 
 
@@ -34,7 +35,8 @@ def __getattr__(name: str) -> object:
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(f".{module}", __name__), attr)
     raise AttributeError(f"module 'tinycnn' has no attribute {name!r}")
 
 

@@ -1,12 +1,16 @@
-"""The workbench in one call, as the CLI runs it: train or resume a run and write its report.
+"""The workbench in one call, as the CLI, ladders, a search's confirmation and notebooks run it.
 
-`tinycnn.training.train` is the engine and draws nothing; these add `reports.ReportWriter`
-(report.md and pictures at the end, unless `Runtime(report=False)`). Without a `runtime`, a
-progress bar and a line per epoch show where someone watches (a terminal or a notebook), as the
-CLI does; `Runtime(progress=…)` decides it otherwise.
+`run` trains one run, or one run per seed (`seeds=[…]`: parallel processes, or one stacked model
+with `stacked=True`), and adds what the engine (`training/`) leaves out: report.md with its
+pictures (a default callback, unless `Runtime(report=False)`) and, without a `runtime`, a progress
+bar and a line per epoch where someone watches (a terminal or a notebook).
 
     import tinycnn
-    result = tinycnn.train("gap7496", tinycnn.Recipe(epochs=15))
+    result = tinycnn.run("gap7496", tinycnn.Recipe(epochs=15))
+    group = tinycnn.run("fast7806", seeds=[1, 2, 3])     # k/n, mean ± std
+
+`train` is `run`; `run_seeds(model, recipe, target, runtime, seeds)` and `resume` are the other
+names users know.
 """
 
 from __future__ import annotations
@@ -16,61 +20,85 @@ from pathlib import Path
 from typing import Any
 
 from . import training, zoo
+from .data import load
 from .reports import ReportWriter
 from .rules import Target
+from .settings import Recipe, Runtime
 from .spec import Spec
-from .training import Callback, Recipe, RunResult, Runtime
+from .training import Callback, RunResult
 from .training import seeds as seeds_module
 from .training.callbacks import watched
+from .training.engine import settle
 from .training.group import SeedsResult
 from .training.loop import OnEpoch
 
 
-def train(
+def _with_report(
+    runtime: Runtime | None, callbacks: Sequence[Callback], data_dir: str | Path | None
+) -> list[Callback]:
+    """The report is a default callback, decided from the runtime in memory (a resume's runtime
+    is read from its run, so the writer also looks at the trainer's at the end)."""
+    if runtime is not None and not runtime.report:
+        return list(callbacks)
+    return [*callbacks, ReportWriter(data_dir)]
+
+
+def run(
     model: str | Path | Spec = zoo.DEFAULT_MODEL,
     recipe: Recipe | None = None,
     target: Target | None = None,
     runtime: Runtime | None = None,
+    *,
+    seeds: Sequence[int] | None = None,
+    stacked: bool = False,
     data_dir: str | Path | None = None,
+    callbacks: Sequence[Callback] = (),
     on_epoch: OnEpoch | None = None,
     on_start: Any = None,
-    callbacks: Sequence[Callback] = (),
-) -> RunResult:
-    """`training.train`, then report.md in the run directory."""
-    hooks = [*callbacks, ReportWriter(data_dir)]
+) -> RunResult | SeedsResult:
+    """Train `model` (zoo name, spec .toml or Spec) and judge it. Not given: the default recipe
+    with a zoo model's own changes, the data set's own target, a progress display where someone
+    watches. `seeds`: one run per seed, judged together (a `SeedsResult`); `on_epoch(row) ->
+    stop?` and `on_start(trainer)` are plain-function callbacks of a single run."""
     runtime = runtime or Runtime(progress=watched())
-    return training.train(model, recipe, target, runtime, data_dir, on_epoch, on_start, None, hooks)
+    hooks = _with_report(runtime, callbacks, data_dir)
+    if seeds is None:
+        return training.train(
+            model, recipe, target, runtime, data_dir=data_dir, callbacks=hooks,
+            on_epoch=on_epoch, on_start=on_start,
+        )  # fmt: skip
+    recipe, target = settle(model, recipe, target, load(data_dir).target)
+    return seeds_module.run_seeds(
+        model, recipe, target, runtime, list(seeds), data_dir, stacked=stacked, callbacks=hooks
+    )
+
+
+train = run  # the name the course's notebooks use
+
+
+def run_seeds(
+    model: str | Path | Spec, recipe: Recipe, target: Target, runtime: Runtime,
+    seeds: Sequence[int], **options: Any,
+) -> SeedsResult:  # fmt: skip
+    """`run(…, seeds=seeds, **options)`: one run per seed, judged together."""
+    return run(model, recipe, target, runtime, seeds=seeds, **options)  # type: ignore[return-value]
 
 
 def resume(
     run_dir: str | Path,
     runtime: Runtime | None = None,
-    on_epoch: OnEpoch | None = None,
-    on_start: Any = None,
+    *,
     changes: dict[str, Any] | None = None,
     epochs: int | None = None,
     callbacks: Sequence[Callback] = (),
+    on_epoch: OnEpoch | None = None,
+    on_start: Any = None,
 ) -> RunResult:
-    """`training.resume`, then report.md in the run directory (in a notebook or terminal with
-    the progress bar and epoch lines)."""
+    """Continue an interrupted run in its directory (`training.resume`), then report.md; in a
+    notebook or terminal with the progress bar and epoch lines."""
     if runtime is None and changes is None:
         changes = {"progress": watched()}
-    hooks = [*callbacks, ReportWriter()]
-    return training.resume(run_dir, runtime, on_epoch, on_start, changes, epochs, hooks)
-
-
-def run_seeds(
-    model: str | Path | Spec,
-    recipe: Recipe,
-    target: Target,
-    runtime: Runtime,
-    seeds: list[int],
-    data_dir: str | Path | None = None,
-    stacked: bool = False,
-    callbacks: Sequence[Callback] = (),
-) -> SeedsResult:
-    """`training.seeds.run_seeds`, with a report in every seed's run directory."""
-    hooks = [*callbacks, ReportWriter(data_dir)]
-    return seeds_module.run_seeds(
-        model, recipe, target, runtime, seeds, data_dir, stacked=stacked, callbacks=hooks
-    )
+    return training.resume(
+        run_dir, runtime, changes=changes, epochs=epochs,
+        callbacks=_with_report(runtime, callbacks, None), on_epoch=on_epoch, on_start=on_start,
+    )  # fmt: skip

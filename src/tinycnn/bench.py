@@ -29,10 +29,10 @@ from .builder import build
 from .data import Dataset, load
 from .ranges import check_value
 from .rules import Target
+from .settings import Recipe, Runtime, model_recipe
 from .training import runs
 from .training.augment import apply_affine, rotation_matrix
-from .training.config import Recipe, Runtime, model_recipe, pick_device
-from .training.fast.speed import resolve_bf16
+from .training.fast.speed import pick_device, resolve_bf16
 from .training.loop import Trainer
 from .training.optim import Schedule, make_optimizer
 from .training.seeds import workers_for

@@ -18,16 +18,14 @@ from typing import Any
 import torch
 
 from . import idx, imagefolder, tomlfile
+from .defaults import MNIST, MNIST_TARGET
 from .errors import DataError
 from .richtext import html_block, html_table, text_table
 from .spec import NAME_RE
 
 PIXEL_MAX = 255  # uint8 pixels
 # the bundled data's input: the default wherever no shape is given (other IDX data brings its own)
-MNIST_INPUT: tuple[int, int, int] = (1, 28, 28)
-MNIST_CLASSES = 10
 MIN_IMAGES = {"train": 2, "test": 1}  # batch norm trains on two images or more
-MNIST, MNIST_TARGET = "MNIST", 99.4  # the bundled data's name, and the course's target
 DESCRIPTION = "dataset.toml"  # beside the data: name, class names, default target
 Stat = float | tuple[float, ...]  # one number for grey images, one per channel for colour
 

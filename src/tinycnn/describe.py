@@ -1,32 +1,32 @@
 """What a model is: the layer table of a zoo name, a spec, a built model or any `nn.Module`
 (`tinycnn.summary`), and whether a spec fits an assignment's rules (`tinycnn.check`).
 
-    tinycnn.summary("gap7496")                          # the spec's arithmetic, checked
+    tinycnn.summary("gap7496")                          # the spec's arithmetic (no torch)
     tinycnn.summary(MyNet(), input_size=(1, 28, 28))    # any module: see modtable.py
+
+A spec is described by arithmetic alone, so a spec of absurd size is described (or refused)
+without allocating it; the zoo sweep test checks that arithmetic against every built module.
+A module (built or your own) is run once, so torch loads only for modules.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-
-from torch import nn
+from typing import Any
 
 from . import zoo
-from .builder import TinyNet, build
-from .data import MNIST_CLASSES, MNIST_INPUT
+from .defaults import MNIST_CLASSES, MNIST_INPUT
 from .errors import SpecError
-from .modtable import module_table, shape_text
-from .render import verify
 from .rules import Verdict, load_preset, static_conditions
 from .spec import Spec
-from .table import Table
+from .table import Table, layer_table, shape_text
 
-__all__ = ["check", "module_table", "summary"]
+__all__ = ["check", "summary"]
 
 
 def summary(
-    model: str | Path | Spec | nn.Module,
+    model: str | Path | Spec | Any,
     input_size: Sequence[int] | str | None = None,
     classes: int | None = None,
 ) -> Table:
@@ -35,6 +35,22 @@ def summary(
     input_size: (C, H, W), (N, C, H, W) as torchinfo takes it, or "1x28x28"; a spec defaults to
     its own `input`, else MNIST's 1×28×28 (and 10 classes); any other module needs it."""
     size = _size(input_size) if input_size is not None else None
+    if not isinstance(model, str | Path | Spec):
+        return _module_summary(model, size)
+    spec = zoo.resolve(model)
+    if size is not None:  # asked for this size: the spec's own input gives way
+        spec = spec.with_(input=None)
+    shape = size or spec.input or MNIST_INPUT
+    # a description: a spec without a classifier head is described too (training refuses it)
+    return layer_table(spec, shape, classes or MNIST_CLASSES, head=False)
+
+
+def _module_summary(model: Any, size: tuple[int, int, int] | None) -> Table:
+    from torch import nn
+
+    from .builder import TinyNet, verify
+    from .modtable import module_table
+
     if isinstance(model, TinyNet):
         if size is not None and size != model.table.input_shape:
             raise SpecError(
@@ -49,12 +65,10 @@ def summary(
                 f"tinycnn.summary(model, input_size=(1, 28, 28))"
             )
         return module_table(model, size)
-    spec = zoo.resolve(model)
-    if size is not None:  # asked for this size: the spec's own input gives way
-        spec = spec.with_(input=None)
-    shape = size or spec.input or MNIST_INPUT
-    # a description: a spec without a classifier head is described too (training refuses it)
-    return verify(build(spec, shape, classes or MNIST_CLASSES, head=False))
+    raise SpecError(
+        f"summary takes a zoo name, a spec (or its .toml file) or an nn.Module, not "
+        f"{type(model).__name__}"
+    )
 
 
 def check(

@@ -2,7 +2,9 @@
 course's receptive-field columns (n, j, r) derived from the traced graph wherever they are defined.
 
 `torch.fx` traces `forward` into a graph, so `F.relu(self.conv1(x))`, functional pooling and
-`x.view(-1, n)` are seen as well as modules. RF arithmetic as in `table.py`; where two tensors meet
+`x.view(-1, n)` are seen as well as modules. A module of a registered layer kind (`layers/`: conv,
+linear, bn, relu, dropout, pools, gap, flatten) is read as that kind, as its `traced` and `trace`
+declare; RF arithmetic as in `table.py`; where two tensors meet
 (`x + self.skip(x)`, `torch.cat`) the larger RF wins and a note says so. Past an operation it does
 not know, the RF columns are left empty ("—") with a note naming it: never a guessed number. A
 `forward` fx cannot trace (Python control flow on tensor values) still gets shapes and parameters
@@ -20,13 +22,13 @@ from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
 from .errors import SpecError
-from .table import Row, Table
+from .layers import traced_kind
+from .table import Row, Table, shape_text
 
-# leaf modules and functions that keep each output pixel's RF (elementwise, per-channel)
+# leaf modules of no registered kind that keep each output pixel's RF (elementwise, per-channel)
 KEEP_MODULES = (
-    nn.BatchNorm2d, nn.BatchNorm1d, nn.GroupNorm, nn.LayerNorm, nn.Identity,
-    nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh,
-    nn.Softmax, nn.LogSoftmax, nn.Dropout, nn.Dropout2d, nn.Hardswish, nn.Mish,
+    nn.GroupNorm, nn.LayerNorm, nn.Identity, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.GELU,
+    nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Softmax, nn.LogSoftmax, nn.Hardswish, nn.Mish,
 )  # fmt: skip
 KEEP_FUNCTIONS = {
     F.relu, F.relu6, F.leaky_relu, F.gelu, F.silu, F.elu, F.dropout, F.dropout2d, F.softmax,
@@ -39,14 +41,12 @@ FLAT = {torch.flatten, "flatten", "view", "reshape"}
 POOL_FUNCTIONS = {F.max_pool2d: "maxpool", F.avg_pool2d: "avgpool"}
 
 
-LAYER_MODULES = (nn.Conv2d, nn.Linear, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d)
-
-
 class _Tracer(fx.Tracer):
     """Keeps subclasses of the layers it knows (a `FlatLinear(nn.Linear)`) as one row each."""
 
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
-        return isinstance(m, LAYER_MODULES + KEEP_MODULES) or super().is_leaf_module(m, qualname)
+        known = traced_kind(m) is not None or isinstance(m, KEEP_MODULES)
+        return known or super().is_leaf_module(m, qualname)
 
 
 @dataclass(frozen=True)
@@ -63,11 +63,6 @@ def _pair(v: int | tuple[int, ...]) -> int:
 def _shape(node: fx.Node) -> tuple[int, ...] | None:
     meta = node.meta.get("tensor_meta")
     return tuple(meta.shape) if meta is not None and hasattr(meta, "shape") else None
-
-
-def shape_text(shape: tuple[int, ...] | torch.Size) -> str:
-    """(1, 28, 28) → "1×28×28"."""
-    return "×".join(map(str, shape))
 
 
 def module_table(module: nn.Module, input_size: tuple[int, int, int], name: str = "") -> Table:
@@ -155,30 +150,23 @@ class _Walk:
     def _module(
         self, node: fx.Node, mod: nn.Module, f: Field | None
     ) -> tuple[Field | None, str, int | None, int | None, int | None]:
-        if isinstance(mod, nn.Conv2d | nn.MaxPool2d | nn.AvgPool2d):
+        kind = traced_kind(mod)
+        trace = kind.trace if kind else None
+        if kind and trace == "window":
             k, s, p = _pair(mod.kernel_size), _pair(mod.stride), mod.padding
             p = None if isinstance(p, str) else _pair(p)  # "same": taken from the shapes
             dilation = _pair(getattr(mod, "dilation", 1))
-            kind = {nn.Conv2d: "conv", nn.MaxPool2d: "maxpool", nn.AvgPool2d: "avgpool"}
-            name = next(v for t, v in kind.items() if isinstance(mod, t))
-            return self._window(node, f, dilation * (k - 1) + 1, s), name, k, s, p
-        if isinstance(mod, nn.AdaptiveAvgPool2d | nn.AdaptiveMaxPool2d | nn.Flatten):
-            shape = _shape(node)
-            if isinstance(mod, nn.Flatten) or shape[-2:] == (1, 1):
-                kind = "flatten" if isinstance(mod, nn.Flatten) else "gap"
-                n = f.n if f else None
-                return self._cover(f), kind, n, 1, 0
-        if isinstance(mod, nn.Linear):
-            return (self._cover(f) if f else None), "linear", None, None, None
+            return self._window(node, f, dilation * (k - 1) + 1, s), kind.name, k, s, p
+        if kind and trace == "cover" and (kind.name == "flatten" or _shape(node)[-2:] == (1, 1)):
+            return self._cover(f), kind.name, f.n if f else None, 1, 0
+        if kind and trace == "linear":
+            return (self._cover(f) if f else None), kind.name, None, None, None
+        if kind and trace == "keep":
+            return f, kind.name, None, None, None
         if isinstance(mod, KEEP_MODULES):
             return f, type(mod).__name__.lower(), None, None, None
-        return (
-            self._unknown(node, type(mod).__name__, f),
-            type(mod).__name__.lower(),
-            None,
-            None,
-            None,
-        )
+        name = type(mod).__name__.lower()
+        return self._unknown(node, type(mod).__name__, f), name, None, None, None
 
     def _window(self, node: fx.Node, f: Field | None, k: int, s: int) -> Field | None:
         shape = _shape(node)

@@ -1,7 +1,12 @@
-"""The values every numeric or named setting may take: one table for flags, `--config` files
-and the Python API (each settings dataclass checks itself against it when it is made).
+"""What each setting means, declared once on its field: help text, allowed values, unit.
 
-Below training and rules, so both check against the same table.
+    lr: float = setting(0.05, "learning rate (peak LR for onecycle)", Range(0, lo_open=True))
+
+The settings dataclasses (`Recipe`, `Runtime`, `Target`, `SearchConfig`) declare their fields
+with `setting(...)`; flags and their help are built from it (`cli/flags.py`), and every instance
+checks itself against it when it is made (`check_fields`), so flags, `--config` files and the
+Python API are held to the same table. Counts that are no dataclass field (the CLI's `--seeds`)
+are declared with `declare`.
 """
 
 from __future__ import annotations
@@ -13,11 +18,7 @@ from typing import Any
 
 from .errors import ConfigError
 
-OPTIMIZERS = ("sgd", "adam", "adamw")
-SCHEDULES = ("constant", "step", "onecycle", "plateau")
-PLATEAU_METRICS = ("loss", "acc")
-DEVICES = ("auto", "cpu", "cuda")
-SELECT = ("test", "val")  # the course's convention is the test set; honest selection uses val
+SEED_MAX = 2**63 - 2  # torch seeds are 64-bit; the augmentation generator takes seed + 1
 
 
 @dataclass(frozen=True)
@@ -44,59 +45,62 @@ class Range:
         return f"must be in {left}{self.lo:g}, {self.hi:g}{right}"
 
 
-# Every numeric setting, for flags, --config files and the Python API alike (checked when a
-# Recipe, Target or Runtime is made). `seeds` is the CLI's --seeds.
-SEED_MAX = 2**63 - 2  # torch seeds are 64-bit; the augmentation generator takes seed + 1
-RANGES: dict[str, Range] = {
-    "epochs": Range(1),
-    "batch_size": Range(2, why="batch norm needs two images"),
-    "lr": Range(0, lo_open=True, why="try 0.05 with SGD, 0.003 with Adam"),
-    "momentum": Range(0, 1, hi_open=True, why="0.9 is usual"),
-    "weight_decay": Range(0, why="0 is off"),
-    "pct_start": Range(0, 1, lo_open=True, hi_open=True, why="the warm-up fraction, e.g. 0.2"),
-    "div_factor": Range(0, lo_open=True, why="start LR = lr / div_factor, e.g. 10"),
-    "final_div_factor": Range(0, lo_open=True, why="final LR = start / final_div_factor"),
-    "step_size": Range(1, why="epochs between decays"),
-    "gamma": Range(0, 1, lo_open=True, why="the LR's decay factor, e.g. 0.1"),
-    "plateau_factor": Range(0, 1, lo_open=True, hi_open=True, why="the LR's decay factor"),
-    "plateau_patience": Range(0, why="epochs without improvement before a decay"),
-    "label_smoothing": Range(0, 1, hi_open=True, why="0 is off, 0.1 is usual"),
-    "ema": Range(0, 1, hi_open=True, why="0 is off, 0.99–0.999 is usual"),
-    "rotate": Range(0, 180, why="degrees either way; 0 is off, 7 is usual"),
-    "shift": Range(0, 1, hi_open=True, why="a fraction of the image size; 0 is off"),
-    "scale": Range(0, 1, hi_open=True, why="zoom in 1 ± scale; 0 is off"),
-    "erase": Range(0, 1, why="a probability"),
-    "seed": Range(0, SEED_MAX),
-    "limit_train": Range(2, why="batch norm needs two images"),
-    "limit_test": Range(1),
-    "val": Range(0, why="training images held out for validation; 0 is none"),
-    "val_seed": Range(0, SEED_MAX),
-    "target": Range(0, 100, lo_open=True, why="a test accuracy in percent, e.g. 99.4"),
-    "consistent": Range(1, why="epochs at the end that must meet the target"),
-    "max_params": Range(1),
-    "min_params": Range(0),
-    "max_epochs": Range(1),
-    "threads": Range(1, why="leave it out to use every core"),
-    "seeds": Range(1, why="how many seeds to train"),
-    "stacked": Range(0, why="seeds in one stacked model; 0 is off"),
-    "parallel": Range(0, why="seeds in parallel processes; 0 is off"),
-}
-CHOICES: dict[str, tuple[str, ...]] = {
-    "optimizer": OPTIMIZERS,
-    "schedule": SCHEDULES,
-    "plateau_metric": PLATEAU_METRICS,
-    "device": DEVICES,
-    "select": SELECT,
-}
+@dataclass(frozen=True)
+class Meta:
+    """One setting's meaning: its help text, allowed values and unit."""
+
+    help: str
+    range: Range | None = None
+    choices: tuple[str, ...] | None = None
+    unit: str = ""  # shown as the flag's metavar where given (e.g. "S" for seconds)
+    default_text: str | None = None  # the default in words, where the value alone misleads
 
 
-def check_value(name: str, value: Any) -> None:
-    """One value against its range or choices; `ConfigError` naming it and the fix."""
-    if name in RANGES and value is not None and not RANGES[name].holds(value):
-        r = RANGES[name]
-        raise ConfigError(f"{name} = {value!r}: {r.text()}" + (f" ({r.why})" if r.why else ""))
-    if name in CHOICES and value not in CHOICES[name]:
-        raise ConfigError(f"{name} = {value!r}: use one of {', '.join(CHOICES[name])}")
+# the run settings by name (Recipe, Runtime, Target: unique names) and the declared counts
+SETTINGS: dict[str, Meta] = {}
+
+
+def setting(
+    default: Any,
+    help: str,
+    range: Range | None = None,
+    choices: tuple[str, ...] | None = None,
+    unit: str = "",
+    default_text: str | None = None,
+) -> Any:
+    """A dataclass field with its meaning attached (read back by `meta`)."""
+    m = Meta(help, range, choices, unit, default_text)
+    return dataclasses.field(default=default, metadata={"setting": m})
+
+
+def declare(name: str, help: str, range: Range) -> None:
+    """A count checked like a setting but held by no dataclass (e.g. the CLI's --seeds)."""
+    SETTINGS[name] = Meta(help, range)
+
+
+def settings(cls: type) -> type:
+    """Class decorator: record the class's settings by name, for `check_value` and the flags."""
+    for f in dataclasses.fields(cls):
+        if "setting" in f.metadata:
+            SETTINGS[f.name] = f.metadata["setting"]
+    return cls
+
+
+def meta(f: dataclasses.Field) -> Meta:
+    return f.metadata.get("setting") or Meta("")
+
+
+def check_value(name: str, value: Any, m: Meta | None = None) -> None:
+    """One value against its declared range or choices (`m`, else the setting of that name);
+    `ConfigError` naming it and the fix."""
+    m = m or SETTINGS.get(name)
+    if m is None or value is None:
+        return
+    if m.range is not None and not m.range.holds(value):
+        why = f" ({m.range.why})" if m.range.why else ""
+        raise ConfigError(f"{name} = {value!r}: {m.range.text()}{why}")
+    if m.choices is not None and value not in m.choices:
+        raise ConfigError(f"{name} = {value!r}: use one of {', '.join(m.choices)}")
 
 
 def _type_ok(value: Any, want: str) -> bool:
@@ -117,4 +121,9 @@ def check_fields(obj: Any) -> None:
         value = getattr(obj, f.name)
         if not _type_ok(value, str(f.type)):
             raise ConfigError(f"{f.name} = {value!r}: expected {f.type}")
-        check_value(f.name, value)
+        check_value(f.name, value, meta(f))
+
+
+declare("seeds", "how many seeds to train", Range(1, why="how many seeds to train"))
+declare("stacked", "seeds at once", Range(0, why="seeds in one stacked model; 0 is off"))
+declare("parallel", "seeds at once", Range(0, why="seeds in parallel processes; 0 is off"))

@@ -1,52 +1,17 @@
-"""Summaries: the layer table cross-checked against the built module, rendered as text,
-Markdown, JSON and HTML (a notebook cell's table).
+"""The layer table rendered as text, Markdown, JSON and HTML (a notebook cell's table).
 
-Unlike hook-based summaries, the table comes from the spec, and `verify` runs a real forward pass
-(eval mode, zeros input, no grad: no global RNG use and no BatchNorm statistics touched) and counts
-`parameters()` per module, so the arithmetic and the module must agree.
+Rendering depends on the table, never the reverse: this module registers the text and HTML views
+that `Table.__str__` and `Table._repr_html_` show (the package imports it). No torch here.
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
-
-import torch
 
 from .richtext import html_block, html_table
-
-if TYPE_CHECKING:  # annotations only: table.py imports this module for its reprs
-    from .builder import TinyNet
-    from .table import Table
+from .table import Table
 
 MB = 1e6  # bytes, as torchinfo counts them
-
-
-class TableMismatch(AssertionError):
-    """The derived table and the built module disagree: a bug in tinycnn, never user error."""
-
-
-@torch.no_grad()
-def verify(model: TinyNet) -> Table:
-    table = model.table
-    was_training = model.training
-    model.eval()
-    try:
-        x = torch.zeros(1, *table.input_shape)
-        for (name, module), row in zip(model.named_children(), model.table.rows, strict=True):
-            x = module(x)
-            got = tuple(x.shape[1:])
-            if got != row.shape:
-                raise TableMismatch(f"{name}: table shape {row.shape} but forward gives {got}")
-            n = sum(p.numel() for p in module.parameters())
-            if n != row.params:
-                raise TableMismatch(f"{name}: table params {row.params} but module has {n}")
-    finally:
-        model.train(was_training)
-    unique = {id(p): p.numel() for p in model.parameters()}  # shared modules counted once
-    if sum(unique.values()) != table.total_params:
-        raise TableMismatch(f"total params {table.total_params} ≠ {sum(unique.values())}")
-    return table
 
 
 COLUMNS = (
@@ -149,3 +114,6 @@ def render_html(table: Table) -> str:
             + [f"{r.params:,}", f"{100 * r.params / total:.1f}", f"{r.macs:,}"]
         )
     return html_block(_head(table), html_table(head, rows), lines=_totals(table))
+
+
+Table.register_views(text=render_text, html=render_html)

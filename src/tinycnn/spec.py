@@ -10,7 +10,8 @@ concept across the whole network, which is what an experiment step needs:
 - `dropout_kind`: "element" (`nn.Dropout`) or "channel" (`nn.Dropout2d`).
 
 `Spec.expand()` lowers a spec to `Prim`s, the resolved primitive layers that the builder and the
-layer table both walk, so the two can never disagree about what the network is.
+layer table both walk, so the two can never disagree about what the network is. What each layer
+kind accepts and becomes is declared once, in the layer registry (`layers/`).
 """
 
 from __future__ import annotations
@@ -26,81 +27,12 @@ import tomli_w
 
 from . import tomlfile
 from .errors import SpecError
+from .layers import KINDS, POST_PARTS, Layer, Prim, kind_of, lower
 
-CLASSES = "classes"  # `out = "classes"`: as many outputs as the data has classes
-POST_PARTS = ("bn", "relu", "dropout")
 ORDERS = ("bn-relu", "relu-bn")
 DROPOUT_KINDS = ("element", "channel")
 # a spec's name becomes a directory name (runs/<name>-<time>): nothing that could leave --out
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
-
-# Which optional fields each layer kind accepts; anything else is a typo we refuse.
-FIELDS_BY_KIND: dict[str, frozenset[str]] = {
-    "conv": frozenset({"out", "k", "pad", "stride", "bias", "then", "groups", "dilation"}),
-    "linear": frozenset({"out", "bias", "then"}),
-    "bn": frozenset(),
-    "relu": frozenset(),
-    "dropout": frozenset({"p", "channel"}),
-    "maxpool": frozenset({"k", "stride", "pad"}),
-    "avgpool": frozenset({"k", "stride", "pad"}),
-    "gap": frozenset(),  # global average pool: a window covering the whole remaining map
-    "flatten": frozenset(),
-}
-KINDS = tuple(FIELDS_BY_KIND)
-SHORT = {
-    "conv": "conv",
-    "linear": "fc",
-    "bn": "bn",
-    "relu": "relu",
-    "dropout": "drop",
-    "maxpool": "pool",
-    "avgpool": "avgpool",
-    "gap": "gap",
-    "flatten": "flatten",
-}
-
-
-@dataclass(frozen=True)
-class Layer:
-    """One entry of a spec. Fields left as None take the spec-wide default."""
-
-    kind: str
-    out: int | str | None = None  # conv/linear: channels or features, or "classes"
-    k: int | None = None  # kernel: conv default 3, pools default 2
-    pad: int = 0
-    stride: int | None = None  # conv default 1, pools default k
-    bias: bool | None = None  # None: spec.bias
-    p: float | None = None  # dropout probability; None: spec.dropout
-    channel: bool | None = None  # channel (2d) dropout; None: spec.dropout_kind
-    then: tuple[str, ...] | None = None  # conv/linear post group; None: spec.then
-    groups: int = 1  # conv: channel groups (groups = in channels: depthwise)
-    dilation: int = 1  # conv: gaps between kernel taps (a k×k kernel spans d·(k−1)+1 pixels)
-
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"kind": self.kind}
-        for f in dataclasses.fields(self)[1:]:
-            v = getattr(self, f.name)
-            if v != f.default:
-                d[f.name] = list(v) if isinstance(v, tuple) else v
-        return d
-
-
-@dataclass(frozen=True)
-class Prim:
-    """A resolved primitive layer: what one `nn.Module` of the built network does."""
-
-    name: str  # conv1, bn1, relu1, drop1, pool1, gap1, fc1, …
-    kind: str
-    source: int  # 1-based index of the spec layer it came from, for error messages
-    out: int = 0
-    k: int = 1
-    pad: int = 0
-    stride: int = 1
-    bias: bool = False
-    p: float = 0.0
-    channel: bool = False
-    groups: int = 1
-    dilation: int = 1
 
 
 @dataclass(frozen=True)
@@ -119,6 +51,11 @@ class Spec:
 
     def __post_init__(self) -> None:
         _validate_switches(self)
+        if not isinstance(self.layers, tuple | list) or not self.layers:
+            raise SpecError(
+                f"spec {self.name}: layers must be a non-empty tuple of layers, e.g. "
+                f"(conv(8), maxpool(), …, gap(), conv('classes', k=1))"
+            )
         for i, layer in enumerate(self.layers, 1):
             _validate_layer(i, layer)
 
@@ -134,59 +71,16 @@ class Spec:
         return dataclasses.replace(self, **changes)
 
     def expand(self, classes: int) -> list[Prim]:
-        """Lower to resolved primitives; `classes` resolves `out = "classes"`."""
+        """Lower to resolved primitives; `classes` resolves `out = "classes"`. Each primitive is
+        named by its kind's short name and count: conv1, bn1, relu1, drop1, pool1, …"""
         prims: list[Prim] = []
         counts: dict[str, int] = {}
-
-        def emit(kind: str, src: int, **kw: Any) -> None:
-            short = SHORT[kind]
-            counts[short] = counts.get(short, 0) + 1
-            prims.append(Prim(name=f"{short}{counts[short]}", kind=kind, source=src, **kw))
-
         for i, layer in enumerate(self.layers, 1):
-            if layer.kind in ("conv", "linear"):
-                out = classes if layer.out == CLASSES else int(layer.out)  # type: ignore[arg-type]
-                bias = self.bias if layer.bias is None else layer.bias
-                if layer.kind == "conv":
-                    k = 3 if layer.k is None else layer.k
-                    stride = 1 if layer.stride is None else layer.stride
-                    emit(
-                        "conv", i, out=out, k=k, pad=layer.pad, stride=stride, bias=bias,
-                        groups=layer.groups, dilation=layer.dilation,
-                    )  # fmt: skip
-                else:
-                    emit("linear", i, out=out, bias=bias)
-                for part in self._ordered(self.then if layer.then is None else layer.then):
-                    self._emit_part(emit, part, i, None, None)
-            elif layer.kind in ("maxpool", "avgpool"):
-                k = 2 if layer.k is None else layer.k
-                stride = k if layer.stride is None else layer.stride
-                emit(layer.kind, i, k=k, pad=layer.pad, stride=stride)
-            elif layer.kind in ("bn", "relu", "dropout"):
-                self._emit_part(emit, layer.kind, i, layer.p, layer.channel)
-            else:  # gap, flatten
-                emit(layer.kind, i)
+            for kind, fields in lower(layer, self, classes):
+                short = KINDS[kind].short
+                counts[short] = counts.get(short, 0) + 1
+                prims.append(Prim(f"{short}{counts[short]}", kind, i, **fields))
         return prims
-
-    def _ordered(self, parts: tuple[str, ...]) -> list[str]:
-        parts = list(parts)
-        if "bn" in parts and "relu" in parts:
-            b, r = parts.index("bn"), parts.index("relu")
-            if (self.order == "relu-bn") == (b < r):
-                parts[b], parts[r] = parts[r], parts[b]
-        return parts
-
-    def _emit_part(self, emit: Any, part: str, i: int, p: float | None, ch: bool | None) -> None:
-        if part == "bn":
-            if self.norm:
-                emit("bn", i)
-        elif part == "relu":
-            emit("relu", i)
-        else:
-            p = self.dropout if p is None else p
-            channel = (self.dropout_kind == "channel") if ch is None else ch
-            if p > 0:
-                emit("dropout", i, p=p, channel=channel)
 
     # ----- text form ---------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -255,11 +149,11 @@ def _layer_from_dict(i: int, d: Any, where: str) -> Layer:
     if not isinstance(d, dict) or "kind" not in d:
         raise SpecError(f"{where}: layer {i}: each layer needs a 'kind' ({', '.join(KINDS)})")
     kind = d["kind"]
-    if kind not in FIELDS_BY_KIND:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise SpecError(f"{where}: layer {i}: unknown kind {kind!r}; use one of {', '.join(KINDS)}")
-    extra = sorted(set(d) - {"kind"} - FIELDS_BY_KIND[kind])
+    extra = sorted(set(d) - {"kind"} - KINDS[kind].fields)
     if extra:
-        allowed = ", ".join(sorted(FIELDS_BY_KIND[kind])) or "none"
+        allowed = ", ".join(sorted(KINDS[kind].fields)) or "none"
         raise SpecError(
             f"{where}: layer {i} ({kind}): unknown field {extra[0]!r}; allowed: {allowed}"
         )
@@ -318,8 +212,10 @@ def _validate_switches(s: Spec) -> None:
 
 
 def _validate_layer(i: int, L: Layer) -> None:
-    if L.kind not in FIELDS_BY_KIND:
-        raise SpecError(f"layer {i}: unknown kind {L.kind!r}; use one of {', '.join(KINDS)}")
+    """The checks every layer gets; its kind's own `check` follows."""
+    if not isinstance(L, Layer):
+        raise SpecError(f"layer {i}: {L!r} is not a layer; build layers with conv(), maxpool(), …")
+    kind = kind_of(L.kind)
     for name in ("bias", "channel"):
         v = getattr(L, name)
         if v is not None and not isinstance(v, bool):
@@ -330,16 +226,6 @@ def _validate_layer(i: int, L: Layer) -> None:
         not isinstance(L.then, tuple) or not all(isinstance(p, str) for p in L.then)
     ):
         raise SpecError(f"layer {i} ({L.kind}): then must be a list of {', '.join(POST_PARTS)}")
-    if L.kind in ("conv", "linear"):
-        if L.out != CLASSES and (not _is_int(L.out) or L.out < 1):
-            raise SpecError(
-                f'layer {i} ({L.kind}): out must be a positive integer or "classes", got {L.out!r}'
-            )
-        bad = [p for p in (L.then or ()) if p not in POST_PARTS]
-        if bad:
-            raise SpecError(
-                f"layer {i} ({L.kind}): then has {bad[0]!r}; use {', '.join(POST_PARTS)}"
-            )
     for name in ("k", "stride", "groups", "dilation"):
         v = getattr(L, name)
         if v is not None and (not _is_int(v) or v < 1):
@@ -348,6 +234,8 @@ def _validate_layer(i: int, L: Layer) -> None:
         raise SpecError(f"layer {i} ({L.kind}): pad must be an integer ≥ 0, got {L.pad!r}")
     if L.p is not None and (not _is_number(L.p) or not 0 <= L.p < 1):
         raise SpecError(f"layer {i} (dropout): p must be in [0, 1), got {L.p!r}")
+    if kind.check is not None:
+        kind.check(i, L)
 
 
 # ----- Python shorthand: the zoo and notebooks write specs with these ---------------------------

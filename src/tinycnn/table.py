@@ -1,24 +1,24 @@
 """The layer table: shapes, parameters and receptive fields derived from a spec by arithmetic.
 
-Receptive-field arithmetic (per axis, square kernels):
-    n_out = floor((n_in + 2·pad − k') / stride) + 1
+Each primitive's kind (`layers/`) gives its window (k, stride, pad, span k′) and cost; the walk
+carries the jump and receptive field through them, per axis, square kernels:
     j_out = j_in · stride                 (jump: input pixels between adjacent outputs)
-    r_out = r_in + (k' − 1) · j_in        (receptive field)
-where k' = d·(k − 1) + 1 is the span of a k×k kernel dilated by d (k' = k undilated). A conv of
-g groups has (C_in / g)·C_out·k² weights: groups = C_in = C_out is depthwise.
-A global average pool (and a flatten) is a window covering the whole remaining map, k = n_in.
+    r_out = r_in + (k′ − 1) · j_in        (receptive field)
 
 This is also where a spec is validated against its input: a layer that does not fit is refused
-with a message naming the layer, before anything is built.
+with a message naming the layer, before anything is built. How a table shows itself (text, HTML)
+is `render.py`'s, which depends on this module and registers its views here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
-from . import render
-from .data import MNIST_CLASSES, MNIST_INPUT
+from .defaults import MNIST_CLASSES, MNIST_INPUT
 from .errors import SpecError
+from .layers import KINDS, Cursor
 from .spec import Spec
 
 BYTES_PER_ACTIVATION = BYTES_PER_PARAM = 4  # float32
@@ -55,13 +55,22 @@ class Table:
     notes: tuple[str, ...] = ()  # what the reader must know (merged branches, unanalysed modules)
     params_outside: int = 0  # parameters used by no listed layer (a bare nn.Parameter in forward)
 
+    # text and HTML views, registered by render.py (imported with the package)
+    _views: ClassVar[dict[str, Callable[[Table], str]]] = {}
+
+    @classmethod
+    def register_views(cls, **views: Callable[[Table], str]) -> None:
+        cls._views.update(views)
+
     def __str__(self) -> str:
-        return render.render_text(self)
+        view = self._views.get("text")
+        return view(self) if view else f"Table({self.model!r}, {len(self.rows)} rows)"
 
     __repr__ = __str__  # a REPL's last line shows the table, not the dataclass
 
     def _repr_html_(self) -> str:
-        return render.render_html(self)
+        view = self._views.get("html")
+        return view(self) if view else str(self)
 
     @property
     def total_params(self) -> int:
@@ -109,6 +118,11 @@ class Table:
         }
 
 
+def shape_text(shape: Sequence[int]) -> str:
+    """(1, 28, 28) → "1×28×28"."""
+    return "×".join(map(str, shape))
+
+
 def _numel(shape: tuple[int, ...]) -> int:
     n = 1
     for s in shape:
@@ -130,86 +144,19 @@ def layer_table(
             f"the data has {'×'.join(map(str, input_shape))} images; use data of that size or "
             f"change the spec's input"
         )
-    c, h, w = input_shape
-    flat: int | None = None  # feature count once the map is flattened
-    j, r = 1, 1
+    cur = Cursor(*input_shape)
     rows: list[Row] = []
-    prims = spec.expand(classes)
-    for prim in prims:
+    for prim in spec.expand(classes):
         where = f"{spec.name}: layer {prim.source} ({prim.name})"
-        k, pad, stride, params, macs = 1, 0, 1, 0, 0
-        span = 1  # input pixels one window covers: k, or d·(k−1)+1 for a dilated conv
-        ch_in, n_in, j_in, r_in = (flat if flat is not None else c), h, j, r
-        if prim.kind == "conv":
-            if flat is not None:
-                raise SpecError(f"{where}: conv after flatten; move flatten after the last conv")
-            k, pad, stride, g = prim.k, prim.pad, prim.stride, prim.groups
-            span = prim.dilation * (k - 1) + 1
-            if c % g or prim.out % g:
-                raise SpecError(
-                    f"{where}: groups = {g} must divide its {c} input and {prim.out} output "
-                    f"channels; use a divisor of both (groups = {c} is depthwise when out = {c})"
-                )
-            h, w = _window(where, "conv", h, w, span, pad, stride)
-            params = (c // g) * prim.out * k * k + (prim.out if prim.bias else 0)
-            macs = h * w * prim.out * (c // g) * k * k
-            c = prim.out
-        elif prim.kind in ("maxpool", "avgpool"):
-            if flat is not None:
-                raise SpecError(f"{where}: pooling after flatten; pool before flattening")
-            k, pad, stride = prim.k, prim.pad, prim.stride
-            span = k
-            if 2 * pad > k:  # a window of padding alone would pool nothing (torch refuses it)
-                raise SpecError(
-                    f"{where}: {prim.kind} pad {pad} is more than half its {k}×{k} window; "
-                    f"use pad ≤ {k // 2}"
-                )
-            h, w = _window(where, prim.kind, h, w, k, pad, stride)
-        elif prim.kind in ("gap", "flatten"):
-            if flat is None:
-                # a window covering the whole remaining map (per axis; RF uses the height)
-                k = span = h
-                if prim.kind == "gap":
-                    h = w = 1
-                else:
-                    flat, h, w = c * h * w, 1, 1
-        elif prim.kind == "linear":
-            if flat is None:
-                if h * w != 1:
-                    raise SpecError(
-                        f"{where}: linear on a {c}×{h}×{w} map; add gap or flatten before it"
-                    )
-                flat = c
-            params = flat * prim.out + (prim.out if prim.bias else 0)
-            macs = flat * prim.out
-            flat = prim.out
-        elif prim.kind == "bn":
-            # weight and bias; running mean/var are buffers, not parameters
-            params = 2 * (flat if flat is not None else c)
-        j = j_in * stride
-        r = r_in + (span - 1) * j_in
-        shape = (flat,) if flat is not None else (c, h, w)
-        ch_out = flat if flat is not None else c
+        n_in, ch_in, j_in, r_in = cur.h, cur.channels, cur.j, cur.r
+        step = KINDS[prim.kind].shape(prim, cur, where)  # moves the cursor past the layer
+        cur.j, cur.r = j_in * step.stride, r_in + (step.span - 1) * j_in
         rows.append(
-            Row(
-                prim.name,
-                prim.kind,
-                shape,
-                n_in,
-                h,
-                ch_in,
-                ch_out,
-                pad,
-                k,
-                stride,
-                j_in,
-                j,
-                r_in,
-                r,
-                params,
-                macs,
-            )
-        )
+            Row(prim.name, prim.kind, cur.shape, n_in, cur.h, ch_in, cur.channels, step.pad,
+                step.k, step.stride, j_in, cur.j, r_in, cur.r, step.params, step.macs)
+        )  # fmt: skip
+    if not rows:
+        raise SpecError(f"{spec.name}: the spec lowers to no layers at all; add a conv")
     out = rows[-1].shape
     on_map = len(out) == 3 and out[1:] != (1, 1)
     headless = on_map or rows[-1].ch_out != classes
@@ -228,12 +175,3 @@ def layer_table(
     outputs = _numel(out) if headless else classes
     notes = ("no classifier head: a description only (training needs one)",) if headless else ()
     return Table(spec.name, tuple(input_shape), outputs, tuple(rows), notes)
-
-
-def _window(
-    where: str, what: str, h: int, w: int, k: int, pad: int, stride: int
-) -> tuple[int, int]:
-    if h + 2 * pad < k or w + 2 * pad < k:
-        hint = "add padding or remove a pooling/stride layer before it"
-        raise SpecError(f"{where}: {k}×{k} {what} on a {h}×{w} map; {hint}")
-    return (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 from ..errors import DataError
-from ..imagefolder import IMAGE_SUFFIXES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -58,6 +57,8 @@ def _files(paths: list[str]) -> list[Path]:
     for s in paths:
         p = Path(s)
         if p.is_dir():
+            from ..imagefolder import IMAGE_SUFFIXES  # torch: only when predicting
+
             found = sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
             if not found:
                 raise DataError(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from .. import zoo
-from ..builder import build
 from ..render import render_json, render_markdown, render_text
+from ..table import layer_table
 from .common import input_args, shape_from_data
 
 
@@ -15,7 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "summary",
         help="layer table: shapes, params, receptive fields",
         description="Print the layer table of MODEL (a zoo name or a spec .toml "
-        "file), derived from the spec and checked against the module.",
+        "file), derived from the spec by arithmetic (nothing is allocated; the test suite "
+        "checks that arithmetic against every built zoo module).",
     )
     p.add_argument("model", metavar="MODEL", help="zoo name (see `tinycnn zoo`) or spec .toml")
     p.add_argument(
@@ -83,7 +84,7 @@ def cmd_zoo(args: argparse.Namespace) -> int:
         return 0
     for name in zoo.names():
         spec = zoo.get(name)
-        params = build(spec).table.total_params
+        params = layer_table(spec).total_params
         default = "  (default)" if name == zoo.DEFAULT_MODEL else ""
         print(f"{name:10s} {params:>7,} params  {spec.description}{default}")
         print(f"{'':10s} {'':>14s}  source: {spec.source}")

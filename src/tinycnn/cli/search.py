@@ -7,7 +7,9 @@ import dataclasses
 import json
 from typing import Any
 
-from ..search.space import shipped  # not Optuna: that loads with the search itself
+from ..errors import ConfigError
+from ..search import SearchConfig, shipped  # not Optuna: that loads with the search itself
+from .flags import add_flags
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,33 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         f"spaces: {', '.join(shipped())}. See the study: optuna-dashboard DIR/journal.log",
     )
     p.add_argument("space", nargs="?", metavar="SPACE", help="shipped space name or .toml file")
-    p.add_argument(
-        "--preset", default="under8k", help="rules a candidate must meet (default: under8k)"
-    )
-    p.add_argument("--trials", type=int, default=20, help="trials to run now (default: 20)")
-    p.add_argument(
-        "--workers", type=int, default=1, help="processes sharing the study (default: 1)"
-    )
-    p.add_argument("--epochs", type=int, default=3, help="epochs per trial (default: 3)")
-    p.add_argument(
-        "--val", type=int, default=10_000, help="held-out training images (default: 10000)"
-    )
-    p.add_argument("--limit-train", type=int, help="train on the first N remaining images")
-    p.add_argument(
-        "--objective",
-        default="accuracy",
-        help="accuracy, or a second objective to minimise with it (a Pareto front): params, "
-        "macs or seconds (per epoch) (default: accuracy)",
-    )
-    p.add_argument("--pruner", default="median", help="median | hyperband | none (default: median)")
-    p.add_argument(
-        "--storage", help="Optuna storage URL (default: a journal file in the directory)"
-    )
-    p.add_argument("--study", help="study name (default: the directory's name)")
-    p.add_argument("--timeout", type=float, help="stop starting trials after S seconds")
-    p.add_argument("--seed", type=int, default=0, help="the sampler's seed (default: 0)")
-    p.add_argument("--out", default="runs/search", help="folder for search directories")
-    p.add_argument("--data-dir", metavar="DIR", help="folder of IDX files (default: bundled)")
+    add_flags(p, SearchConfig, skip=("space",), suppress=False)
     p.add_argument("--resume", metavar="DIR", help="run more trials of that search's study")
     p.add_argument(
         "--confirm",
@@ -58,7 +34,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="then retrain the --top best on the whole training split with K seeds each and "
         "judge them on the test set: how many of K met the preset (default: 0, off)",
     )
-    p.add_argument("--top", type=int, default=3, help="candidates to keep and confirm (default: 3)")
+    p.add_argument(
+        "--top",
+        type=int,
+        default=3,
+        metavar="N",
+        help="candidates to keep and confirm (default: 3)",
+    )
     p.set_defaults(func=cmd_search)
 
 
@@ -81,13 +63,15 @@ def print_trial(study: Any, trial: Any) -> None:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from ..errors import ConfigError
-    from ..search import SearchConfig, search
+    from ..search import search
     from ..search.report import counts
     from ..search.run import best_value
 
     if args.space is None and args.resume is None:
         raise ConfigError(f"give a SPACE ({', '.join(shipped())} or a .toml file) or --resume DIR")
+    for flag, value, least in (("--confirm", args.confirm, 0), ("--top", args.top, 1)):
+        if value < least:  # before the search runs, so a typo costs nothing
+            raise ConfigError(f"{flag} {value}: must be ≥ {least}")
     flags = {f.name: getattr(args, f.name) for f in dataclasses.fields(SearchConfig)}
     cfg = SearchConfig(
         **{

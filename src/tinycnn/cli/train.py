@@ -1,4 +1,4 @@
-"""`train`: flags generated from the config dataclasses, so every field is settable."""
+"""`train`: a flag per settings field (`cli/flags.py`), so every field is settable."""
 
 from __future__ import annotations
 
@@ -10,66 +10,13 @@ import tempfile
 from typing import Any
 
 from .. import zoo
-from ..data import load
 from ..errors import ConfigError
 from ..ranges import check_value
 from ..rules import Target
-from ..training.callbacks import ProgressBar, format_epoch
-from ..training.config import SECTIONS, Recipe, Runtime, load_config_file, make
+from ..settings import SECTIONS, Recipe, Runtime, layered
+from .flags import add_flags, given
 
 DRY_RUN_IMAGES = 512  # train and test images of a --dry-run's one epoch
-
-HELP = {
-    "epochs": "epochs to train",
-    "batch_size": "images per batch",
-    "optimizer": "sgd | adam | adamw",
-    "lr": "learning rate (peak LR for onecycle)",
-    "momentum": "SGD momentum",
-    "nesterov": "Nesterov momentum (SGD)",
-    "weight_decay": "L2 weight decay",
-    "schedule": "constant | step | onecycle | plateau",
-    "pct_start": "onecycle: warm-up fraction",
-    "div_factor": "onecycle: start LR = lr/div",
-    "final_div_factor": "onecycle: final LR = start/final_div",
-    "step_size": "step: epochs between decays",
-    "gamma": "step: decay factor",
-    "plateau_metric": "plateau: watch test 'loss' or 'acc'",
-    "plateau_factor": "plateau: LR factor",
-    "plateau_patience": "plateau: epochs to wait",
-    "label_smoothing": "cross-entropy label smoothing",
-    "ema": "evaluate and keep an average of the weights with this decay per step (0: off)",
-    "rotate": "random rotation ±degrees (0 = off)",
-    "shift": "random shift, fraction of size",
-    "scale": "random zoom 1±scale",
-    "erase": "cutout probability",
-    "seed": "random seed",
-    "limit_train": "use only the first N training images",
-    "limit_test": "first N test images",
-    "val": "hold out N training images as a validation split (stratified)",
-    "val_seed": "seed that draws the validation split (the same for every training seed)",
-    "select": "test | val: the split whose accuracy picks best.pt",
-    "target": "test accuracy target in percent (e.g. 99.4)",
-    "consistent": "target must hold in each of the last K epochs",
-    "max_params": "refuse models with more parameters",
-    "min_params": "refuse smaller models",
-    "max_epochs": "refuse more epochs than this",
-    "device": "auto | cpu | cuda",
-    "threads": "torch CPU threads (default: all cores)",
-    "out": "folder for run directories",
-    "progress": "show a progress bar on a terminal",
-    "compile": "torch.compile the model",
-    "report": "write report.md with pictures at the end",
-    "fast_dropout": "CPU: element-wise dropout from drawn drop positions, no mask (same drops)",
-    "fast_pool": "CPU: max-pool in channels-last layout (same numbers, faster kernel)",
-    "reuse_memory": "CPU: keep freed memory in the process instead of faulting in fresh pages",
-    "channels_last": "channels-last memory format; unset (auto): on a GPU only",
-    "cudnn_benchmark": "CUDA: let cuDNN time its algorithms for each shape once and keep the best",
-    "cuda_graph": "CUDA: replay each SGD training step as one captured graph (same numbers in "
-    "meaning, no launch overhead)",
-    "bf16": "bfloat16 autocast; unset (auto): on CPUs that compute bf16 natively (AMX or "
-    "AVX512-BF16); off on GPUs, where it was no faster over a 15-epoch run",
-    "preset": "assignment rules (tinycnn presets): sets the target, checks the rest",
-}
 
 
 def add_train_parser(sub: Any) -> argparse.ArgumentParser:
@@ -107,76 +54,36 @@ def add_train_parser(sub: Any) -> argparse.ArgumentParser:
         help="one quick epoch on 512 images to check that everything runs",
     )
     for section, cls in SECTIONS.items():
-        g = p.add_argument_group(section)
-        for f in dataclasses.fields(cls):
-            flag = "--" + f.name.replace("_", "-")
-            auto = f.default is None and "bool" in str(f.type)
-            kw: dict[str, Any] = {
-                "dest": f.name,
-                "default": argparse.SUPPRESS,
-                "help": _help(f.name, "auto" if auto else f.default),
-            }
-            if "bool" in str(f.type):  # --x / --no-x; a None default means "auto"
-                kw["action"] = argparse.BooleanOptionalAction
-            else:
-                kw["type"] = _parse_type(str(f.type))
-                kw["metavar"] = f.name.split("_")[-1].upper()
-            g.add_argument(flag, **kw)
+        add_flags(p.add_argument_group(section), cls)
     return p
 
 
-def _help(name: str, default: Any) -> str:
-    """The flag's text and its default, once (a text that states its default keeps it)."""
-    text = HELP.get(name, "")
-    if "(default:" in text:
-        return text
-    return f"{text} (default: {'none' if default is None else default})"
-
-
-def _parse_type(t: str) -> Any:
-    if t.startswith("int"):
-        return int
-    if t.startswith("float"):
-        return float
-    return str
-
-
 def resolve_configs(args: argparse.Namespace) -> tuple[Recipe, Target, Runtime]:
-    values: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
-    if args.config:
-        values = load_config_file(args.config)
-    if not getattr(args, "resume", None):  # a zoo model's own recipe changes sit under both
-        model = getattr(args, "model", None) or zoo.DEFAULT_MODEL
-        values["recipe"] = {**zoo.recipe(model), **values["recipe"]}
-    for name, cls in SECTIONS.items():
-        for f in dataclasses.fields(cls):
-            if hasattr(args, f.name):
-                values[name][f.name] = getattr(args, f.name)
-    t = values["target"]
-    if t.get("preset") is not None and ("target" in t or "consistent" in t):
-        raise ConfigError(
-            "give either --preset or --target/--consistent: the preset sets the "
-            "accuracy target itself"
-        )
-    if not getattr(args, "resume", None) and "target" not in t and t.get("preset") is None:
-        # the data set's own target: MNIST's 99.4 %, another's from its dataset.toml, or none
-        t["target"] = load(getattr(args, "data_dir", None)).target
+    """Settings in their one order (`settings.layered`), then what the command line adds: a dry
+    run's size and scratch folder, and a progress bar only where someone watches a terminal."""
+    flags = {name: given(args, cls) for name, cls in SECTIONS.items()}
     if args.dry_run:  # a check that everything runs: kept nowhere near real runs
-        values["recipe"].update(epochs=1, limit_train=DRY_RUN_IMAGES, limit_test=DRY_RUN_IMAGES)
-        values["runtime"]["out"] = tempfile.mkdtemp(prefix="tinycnn-dry-run-")
+        flags["recipe"].update(epochs=1, limit_train=DRY_RUN_IMAGES, limit_test=DRY_RUN_IMAGES)
+        flags["runtime"]["out"] = tempfile.mkdtemp(prefix="tinycnn-dry-run-")
     if args.quiet or not sys.stderr.isatty():
-        values["runtime"]["progress"] = False  # no bar noise in CI logs, pipes or notebooks
+        flags["runtime"]["progress"] = False  # no bar noise in CI logs, pipes or notebooks
     else:
-        values["runtime"].setdefault("progress", True)  # a terminal: a bar, unless --no-progress
-    return (
-        make(Recipe, values["recipe"]),
-        make(Target, values["target"]),
-        make(Runtime, values["runtime"]),
-    )
+        flags["runtime"].setdefault("progress", True)  # a terminal: a bar, unless --no-progress
+    if args.resume:  # the run's own settings; the target is the run's (checked: no flags)
+        return layered(None, args.config, flags, data_target=Target().target)
+    model = args.model or zoo.DEFAULT_MODEL
+    flags_target = flags["target"]
+    needs_data = "target" not in flags_target and flags_target.get("preset") is None
+    if needs_data:  # the data set's own target: read only when no target is given
+        from ..data import load
+
+    data_target = load(args.data_dir).target if needs_data else None
+    return layered(model, args.config, flags, data_target)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from ..api import resume, train  # with report.md; matplotlib loads only when training
+    from ..api import resume, run  # with report.md; matplotlib loads only when training
+    from ..training.callbacks import ProgressBar, format_epoch
     from ..training.rundir import read_run
 
     check_value("seeds", args.seeds)
@@ -212,11 +119,17 @@ def cmd_train(args: argparse.Namespace) -> int:
         if epochs is not None and epochs != read_run(args.resume).config["recipe"]["epochs"]:
             print(f"resuming with --epochs {epochs}: training goes on to epoch {epochs}")
         bars = [ProgressBar(epoch_lines=False)] if runtime.progress else []  # lines: ours
-        result = resume(args.resume, None, epoch, start, changes, epochs, bars)
+        result = resume(
+            args.resume, changes=changes, epochs=epochs, callbacks=bars, on_epoch=epoch,
+            on_start=start,
+        )  # fmt: skip
     else:
         model = args.model or zoo.DEFAULT_MODEL
         bars = [ProgressBar(epoch_lines=False)] if runtime.progress else []  # lines: ours
-        result = train(model, recipe, target, runtime, args.data_dir, epoch, start, bars)
+        result = run(
+            model, recipe, target, runtime, data_dir=args.data_dir, callbacks=bars,
+            on_epoch=epoch, on_start=start,
+        )  # fmt: skip
     if args.dry_run:
         shutil.rmtree(runtime.out, ignore_errors=True)
         print(
@@ -267,7 +180,7 @@ RESUME_REFUSES = {
 
 
 def _train_seeds(args: argparse.Namespace, recipe, target, runtime) -> int:  # noqa: ANN001
-    from ..api import run_seeds
+    from ..api import run
     from ..reports.seeds import save_seeds
 
     seeds = list(range(recipe.seed, recipe.seed + args.seeds))
@@ -277,7 +190,9 @@ def _train_seeds(args: argparse.Namespace, recipe, target, runtime) -> int:  # n
         flush=True,
     )
     model = args.model or zoo.DEFAULT_MODEL
-    res = run_seeds(model, recipe, target, runtime, seeds, args.data_dir, stacked=args.stacked)
+    res = run(
+        model, recipe, target, runtime, seeds=seeds, stacked=args.stacked, data_dir=args.data_dir
+    )
     for s, r in zip(res.seeds, res.runs, strict=True):
         print(f"seed {s}: {r.verdict.line()}  ({r.run_dir})")
     print("epoch  test acc mean ± std (min–max) over seeds")

@@ -29,17 +29,16 @@ from pathlib import Path
 from typing import Any
 
 from .. import tomlfile, zoo
+from ..api import run
 from ..errors import ConfigError
 from ..ranges import check_value
-from ..reports import ReportWriter
 from ..richtext import html_block, html_table, text_table
 from ..rules import Target, load_preset, static_conditions
+from ..settings import Recipe, Runtime, make
 from ..spec import Spec
 from ..table import layer_table
 from ..training import runs
-from ..training.config import Recipe, Runtime, make
 from ..training.rundir import RunDirError, read_run
-from ..training.seeds import run_seeds
 from .markdown import write_ladder_md
 
 LADDER_KEYS = {"title", "description", "model", "preset", "target", "recipe", "seeds", "steps"}
@@ -248,10 +247,7 @@ def run_ladder(
             continue
         rt = dataclasses.replace(runtime, out=str(d / f"step{step.index:02d}"))
         seeds_list = [step.recipe.seed + i for i in range(n)]
-        res = run_seeds(
-            step.spec, step.recipe, ladder.target, rt, seeds_list, data_dir,
-            callbacks=[ReportWriter(data_dir)],
-        )  # fmt: skip
+        res = run(step.spec, step.recipe, ladder.target, rt, seeds=seeds_list, data_dir=data_dir)
         state["steps"][key] = {
             "fingerprint": fp,
             "title": step.title,

@@ -14,7 +14,7 @@ from ..table import layer_table
 from ..training import runs
 from ..training.callbacks import Callback
 from ..training.result import RunResult
-from ..training.rundir import Run, read_run
+from ..training.rundir import Run
 from . import plots
 from .evaluate import Evaluation, evaluate_run
 
@@ -159,11 +159,11 @@ def write_report(run_dir: str | Path, data_dir: str | Path | None = None) -> Pat
 
 class ReportWriter(Callback):
     """Writes report.md and its pictures when a run ends, unless the run's `Runtime.report` is
-    off. The CLI, ladders and `tinycnn.train` attach it; the training engine draws nothing."""
+    off (the trainer's, in memory). `tinycnn.run` attaches it; the training engine draws nothing."""
 
     def __init__(self, data_dir: str | Path | None = None):
         self.data_dir = data_dir
 
     def on_end(self, trainer: Any, result: RunResult | None) -> None:
-        if result is not None and read_run(result.run_dir).config["runtime"].get("report", True):
+        if result is not None and trainer.runtime.report:
             write_report(result.run_dir, self.data_dir)

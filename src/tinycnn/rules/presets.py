@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import tomlfile
-from ..data import MNIST_CLASSES, MNIST_INPUT
+from ..defaults import MNIST_CLASSES, MNIST_INPUT
 from ..errors import BudgetError, ConfigError
+from ..layers import KINDS
 from ..spec import Spec
 from ..table import Table, layer_table
 from .verdict import Condition, Target
@@ -145,17 +146,11 @@ def load_preset(name_or_path: str | Path) -> Preset:
     return Preset(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
 
-def features(spec: Spec, table: Table) -> dict[str, bool]:
-    prims = spec.expand(table.classes)
-    rows = table.rows
-    covers = [r.kind in ("gap", "avgpool") and r.n_out == 1 and r.kernel >= r.n_in for r in rows]
-    return {
-        "bn": any(p.kind == "bn" for p in prims),
-        "gap": any(covers),
-        "fc": any(p.kind == "linear" for p in prims),
-        "conv1x1": any(p.kind == "conv" and p.k == 1 for p in prims),
-        "dropout": any(p.kind == "dropout" for p in prims),
-    }
+def features(table: Table) -> dict[str, bool]:
+    """Which preset features the table's layers have, as each layer's kind declares them
+    (`layers/`): read off the rows, so a spec's table and a traced module's are judged alike."""
+    have = {f for r in table.rows if r.kind in KINDS for f in KINDS[r.kind].features(r)}
+    return {f: f in have for f in FEATURES}
 
 
 def static_conditions(
@@ -164,9 +159,11 @@ def static_conditions(
     epochs: int | None = None,
     input_shape: tuple[int, int, int] = MNIST_INPUT,
     classes: int = MNIST_CLASSES,
+    table: Table | None = None,
 ) -> list[Condition]:
-    """Every rule that can be checked without training; `epochs` checks the epoch rules too."""
-    table = layer_table(spec, input_shape, classes)
+    """Every rule that can be checked without training; `epochs` checks the epoch rules too.
+    `table`: the spec's layer table for that input, where the caller has it already."""
+    table = table or layer_table(spec, input_shape, classes)
     n = table.total_params
     out: list[Condition] = []
 
@@ -193,7 +190,7 @@ def static_conditions(
         if preset.epochs_exactly is not None:
             ok = epochs == preset.epochs_exactly
             add("epochs", ok, f"{epochs} {'=' if ok else '≠'} {preset.epochs_exactly} epochs")
-    have = features(spec, table)
+    have = features(table)
     for f in preset.requires:
         add(f, have[f], f"{'has' if have[f] else 'no'} {FEATURES[f]}")
     for f in preset.forbids:

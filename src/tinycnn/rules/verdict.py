@@ -10,21 +10,31 @@ import os
 from dataclasses import dataclass
 
 from ..errors import BudgetError, ConfigError
-from ..ranges import check_fields
+from ..ranges import Range, check_fields, setting, settings
 from ..richtext import html_block, html_table
 from ..table import Table
 
 
+@settings
 @dataclass(frozen=True)
 class Target:
     """What counts as success; checked at the end of the run (and budgets before it starts)."""
 
-    target: float | None = 99.4  # test accuracy, percent
-    consistent: int = 3  # ≥ target in each of the last k epochs
-    max_params: int | None = None
-    min_params: int | None = None
-    max_epochs: int | None = None
-    preset: str | None = None  # assignment rule set (tinycnn presets); sets target/consistent
+    target: float | None = setting(
+        99.4, "test accuracy target in percent (e.g. 99.4)",
+        Range(0, 100, lo_open=True, why="a test accuracy in percent, e.g. 99.4"),
+        default_text="the data set's own: 99.4 for MNIST",
+    )  # fmt: skip
+    consistent: int = setting(
+        3, "target must hold in each of the last K epochs",
+        Range(1, why="epochs at the end that must meet the target"),
+    )  # fmt: skip
+    max_params: int | None = setting(None, "refuse models with more parameters", Range(1))
+    min_params: int | None = setting(None, "refuse smaller models", Range(0))
+    max_epochs: int | None = setting(None, "refuse more epochs than this", Range(1))
+    preset: str | None = setting(
+        None, "assignment rules (tinycnn presets): sets the target, checks the rest"
+    )
 
     def __post_init__(self) -> None:
         check_fields(self)

@@ -6,9 +6,10 @@ as specs, infeasible ones refused before training, trials scored on a validation
 
 from typing import Any
 
+from .config import SearchConfig
 from .space import Candidate, Space, load_space, shipped
 
-_RUN = ("SearchConfig", "search", "trial_rows")
+_RUN = ("search", "trial_rows")
 __all__ = ["Candidate", "SearchConfig", "Space", "load_space", "search", "shipped", "trial_rows"]
 
 

@@ -1,5 +1,5 @@
-"""After a search: the Pareto front, the best candidates confirmed on the test set over seeds,
-and search.md with pictures. The test set is read here, for the chosen candidates only."""
+"""After a search: the Pareto front, the ranking of the trials, and search.md with pictures
+(with the confirmation on the test set, `confirm.py`, where it was run)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,10 @@ from typing import Any
 
 from ..data import load
 from ..render import render_markdown
-from ..reports import ReportWriter, plots
-from ..rules import Target, load_preset
+from ..reports import plots
 from ..spec import Spec
 from ..table import layer_table
-from ..training import Recipe, Runtime, runs
-from ..training.seeds import run_seeds
-
-CONFIRM = "confirm.json"
-DEFAULT_EPOCHS = 15  # the classic budget, where a preset does not set one
+from ..training import runs
 
 
 def pareto_front(points: list[tuple[int, float]]) -> list[tuple[int, float]]:
@@ -38,36 +33,6 @@ def counts(rows: list[dict[str, Any]]) -> dict[str, int]:
 def top(rows: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
     done = [r for r in rows if r["state"] == "complete" and r["value"] is not None]
     return sorted(done, key=lambda r: (-r["value"], r["params"]))[:n]
-
-
-def final_epochs(preset: str | None) -> int:
-    """The epochs a confirmed candidate trains for: the most its preset allows."""
-    if preset is None:
-        return DEFAULT_EPOCHS
-    p = load_preset(preset)
-    if p.epochs_exactly is not None:
-        return p.epochs_exactly
-    if p.epochs_at_most is not None:
-        return p.epochs_at_most
-    return p.epochs_below - 1 if p.epochs_below is not None else DEFAULT_EPOCHS
-
-
-def confirm(
-    d: Path, rows: list[dict[str, Any]], cfg: Any, seeds: int, n: int = 3
-) -> list[dict[str, Any]]:
-    """Retrain the n best candidates on the whole training split (no validation held out),
-    `seeds` seeds each, under the preset, and judge them on the test set: k/seeds met it."""
-    out = []
-    for rank, r in enumerate(top(rows, n), 1):
-        spec = Spec.from_dict(r["spec"])
-        recipe = Recipe(**r["recipe"], epochs=final_epochs(cfg.preset), limit_train=cfg.limit_train)
-        target = Target(preset=cfg.preset) if cfg.preset else Target()
-        runtime = Runtime(out=str(d / "confirm" / f"top{rank}"), report=True)
-        res = run_seeds(spec, recipe, target, runtime, list(range(1, seeds + 1)), cfg.data_dir,
-                        callbacks=[ReportWriter(cfg.data_dir)])  # fmt: skip
-        out.append({"rank": rank, "trial": r["number"], "params": r["params"], **res.summary()})
-    runs.write_json(d / CONFIRM, out)
-    return out
 
 
 def write_search_md(

@@ -30,8 +30,8 @@ from typing import Any, Protocol
 
 from .. import tomlfile
 from ..errors import ConfigError
+from ..settings import Recipe
 from ..spec import Layer, Spec, conv, gap, linear, maxpool
-from ..training.config import Recipe
 
 TRANSITIONS = ("none", "maxpool", "maxpool+squeeze")
 HEADS = ("1x1-gap", "gap-1x1", "gap-fc")  # the classifier: 1×1 conv then GAP, or after it

@@ -1,9 +1,9 @@
 """Training: `train()` runs a recipe on a model and keeps everything in a new run directory."""
 
 from ..rules import Target, Verdict, judge
-from .api import resume, train
+from ..settings import Recipe, Runtime
 from .callbacks import Callback, ProgressBar
-from .config import Recipe, Runtime
+from .engine import resume, train
 from .loop import Trainer
 from .result import RunResult
 

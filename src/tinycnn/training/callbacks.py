@@ -16,13 +16,31 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, Protocol
 
-if TYPE_CHECKING:  # annotations only: the trainer imports this module
-    from .loop import Trainer
-    from .result import RunResult
+from ..settings import Recipe, Runtime
+from .result import RunResult
 
 Row = dict[str, Any]  # one epoch's metrics, as metrics.jsonl holds it
+
+
+class Trainer(Protocol):
+    """What a callback sees of the trainer (`loop.Trainer` is one; this module does not import
+    it, since the trainer imports this module)."""
+
+    recipe: Recipe
+    runtime: Runtime  # resolved: bf16 and the like decided
+    run_dir: Path
+    epoch: int  # epochs finished
+    steps_per_epoch: int
+    seen: int  # training images so far this epoch
+
+    def running(self) -> tuple[float, float]:
+        """This epoch's loss and accuracy so far."""
+        ...
+
+
 POSTFIX_EVERY = 25  # steps between the bar's loss/accuracy updates (each costs a device sync)
 
 

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from ..errors import TrainingDiverged
-from .config import Recipe
+from ..settings import Recipe
 
 # A batch loss this many times that of guessing uniformly (ln C) means training has exploded:
 # a network at chance scores ln C, and a learning one goes below it.

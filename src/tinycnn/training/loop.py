@@ -26,17 +26,18 @@ from ..builder import TinyNet, build
 from ..data import Dataset, split_val
 from ..errors import ResumeAt, TrainingDiverged, TrainingInterrupted
 from ..rules import Target, check_budget, check_memory, judge, preset_rules
+from ..settings import Recipe, Runtime
 from ..spec import Spec
 from ..table import layer_table
 from . import augment as aug
 from . import runs
 from .callbacks import Callback
-from .config import Recipe, Runtime, pick_device
 from .divergence import check_finite, diverged, exploded_loss
 from .ema import WeightAverage
 from .evaluation import score
 from .fast import cudagraph, speed
 from .fast.replicas import load_replicas, replica_state
+from .fast.speed import pick_device
 from .optim import Schedule, make_optimizer
 from .result import RunResult
 

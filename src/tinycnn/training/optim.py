@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from .config import Recipe
+from ..settings import Recipe
 
 
 def make_optimizer(model: nn.Module, r: Recipe) -> torch.optim.Optimizer:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..builder import TinyNet, build
-from ..data import MNIST_CLASSES, MNIST_INPUT
+from ..defaults import MNIST_CLASSES, MNIST_INPUT
 from ..spec import Spec
 from .runs import (
     CONFIG,

@@ -23,9 +23,9 @@ import torch
 from ..data import Dataset
 from ..errors import Resumable, TinyCnnError
 from ..rules import Target
+from ..settings import Recipe, Runtime
 from ..spec import Spec
 from ..table import Table
-from .config import Recipe, Runtime
 from .fast import speed
 
 # what a run directory holds (written here, read back by rundir.py)

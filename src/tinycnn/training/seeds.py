@@ -24,11 +24,11 @@ from .. import zoo
 from ..data import load
 from ..errors import ConfigError, ResumeAt, TrainingInterrupted
 from ..rules import Target, with_preset
+from ..settings import Recipe, Runtime
 from ..spec import Spec
 from . import runs
-from .api import train
 from .callbacks import Callback
-from .config import Recipe, Runtime
+from .engine import train
 from .group import SeedsResult
 from .result import RunResult
 from .stacked import run_stacked
@@ -42,7 +42,9 @@ _parent: list[int] = []  # the pid that started this worker (set in the worker)
 def _one(args: tuple[Any, ...]) -> RunResult:
     model, recipe, target, runtime, data_dir, run_dir, callbacks = args
     try:
-        return train(model, recipe, target, runtime, data_dir, run_dir=run_dir, callbacks=callbacks)
+        return train(
+            model, recipe, target, runtime, data_dir=data_dir, run_dir=run_dir, callbacks=callbacks
+        )
     except (KeyboardInterrupt, TrainingInterrupted):
         if _orphaned():  # no one to report to: exit, the checkpoint is kept
             os._exit(128 + signal.SIGTERM)

@@ -19,10 +19,10 @@ from .. import zoo
 from ..data import Dataset, load
 from ..errors import ConfigError, TinyCnnError
 from ..rules import Target, with_preset
+from ..settings import Recipe, Runtime
 from ..spec import Spec
 from . import runs
 from .callbacks import Callback
-from .config import Recipe, Runtime
 from .group import SeedsResult
 from .loop import Trainer
 

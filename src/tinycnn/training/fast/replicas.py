@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import torch
 
-from ...builder import GroupedLinear, TinyNet
+from ...builder import TinyNet
+from ...modules import GroupedLinear
 
 
 def _is_linear(stacked: TinyNet, key: str) -> bool:

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from ...errors import ConfigError
-from ..config import Runtime
+from ...settings import Runtime
 from .fastops import FastDropout, FastMaxPool, ReluDropout, ReluDropoutPool, overlaps
 
 # glibc mallopt(3) parameters
@@ -176,3 +176,11 @@ def apply(model: nn.Module, device: torch.device, runtime: Runtime) -> dict[str,
         used["cudnn_benchmark"] = runtime.cudnn_benchmark
     used["bf16"] = bool(runtime.bf16)
     return used
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device = 'cuda' but no CUDA GPU is visible; use --device cpu or auto")
+    return torch.device(name)

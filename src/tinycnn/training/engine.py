@@ -1,4 +1,6 @@
-"""`train` and `resume`: what the CLI and notebooks call.
+"""The engine's two entry points: `train` one run in a new directory, `resume` one from its
+last checkpoint. They draw nothing and print nothing: `tinycnn.run` (api.py) adds the report and
+the progress display, and is what the CLI, ladders and notebooks call.
 
 from tinycnn.training import Recipe, Target, train
 result = train("gap7496", Recipe(epochs=15), Target(target=99.4, max_params=8000))
@@ -16,10 +18,10 @@ from .. import zoo
 from ..data import Dataset, load
 from ..errors import ConfigError, TinyCnnError
 from ..rules import Target
+from ..settings import Recipe, Runtime, layered, make, to_dict
 from ..spec import Spec
 from . import runs
 from .callbacks import Callback, Hooks, ProgressBar
-from .config import Recipe, Runtime, make, model_recipe, to_dict
 from .loop import LAST_KEYS, OnEpoch, Trainer
 from .result import RunResult
 from .rundir import read_run
@@ -30,23 +32,22 @@ def train(
     recipe: Recipe | None = None,
     target: Target | None = None,
     runtime: Runtime | None = None,
+    *,
     data_dir: str | Path | None = None,
-    on_epoch: OnEpoch | None = None,
-    on_start: Any = None,
+    data: Dataset | None = None,
     run_dir: Path | None = None,
     callbacks: Sequence[Callback] = (),
-    data: Dataset | None = None,
+    on_epoch: OnEpoch | None = None,
+    on_start: Any = None,
 ) -> RunResult:
     """Train `model` (zoo name, spec file or Spec) in a new run directory and judge the result.
     `callbacks` (and the plain functions `on_start(trainer)`, `on_epoch(row) -> stop?`) see the
     run; nothing is printed. `run_dir`: an empty directory made by `runs.new_run_dir`; `data`:
     an already loaded data set (e.g. without its test split) in place of `data_dir`'s."""
     spec = zoo.resolve(model)
-    # no recipe given: the default one, with the changes a zoo model was measured with
-    recipe, runtime = recipe or model_recipe(model), runtime or Runtime()
     data = load(data_dir) if data is None else data
-    # no target given: the data set's own (MNIST's 99.4 %; another set's dataset.toml, or none)
-    target = target or Target(target=data.target)
+    recipe, target = settle(model, recipe, target, data.target)
+    runtime = runtime or Runtime()
     run_dir = run_dir or runs.new_run_dir(runtime.out, runs.run_name(spec.name, data))
     with runs.locked(run_dir):
         try:
@@ -70,6 +71,17 @@ def train(
         return trainer.fit(_callbacks(trainer.runtime, callbacks, on_start, on_epoch))
 
 
+def settle(
+    model: Any, recipe: Recipe | None, target: Target | None, data_target: float | None
+) -> tuple[Recipe, Target]:
+    """What is not given comes from `settings.layered`: the default recipe with a zoo model's
+    own changes, and the data set's own target (MNIST's 99.4 %; another's dataset.toml, or none)."""
+    if recipe is not None and target is not None:
+        return recipe, target
+    default_recipe, default_target, _ = layered(model, data_target=data_target)
+    return recipe or default_recipe, target or default_target
+
+
 def _callbacks(
     runtime: Runtime, given: Sequence[Callback], on_start: Any, on_epoch: OnEpoch | None
 ) -> list[Callback]:
@@ -86,11 +98,12 @@ EPOCHS_EXTENSIBLE = ("constant", "step", "plateau")
 def resume(
     run_dir: str | Path,
     runtime: Runtime | None = None,
-    on_epoch: OnEpoch | None = None,
-    on_start: Any = None,
+    *,
     changes: dict[str, Any] | None = None,
     epochs: int | None = None,
     callbacks: Sequence[Callback] = (),
+    on_epoch: OnEpoch | None = None,
+    on_start: Any = None,
 ) -> RunResult:
     """Continue an interrupted run from its last checkpoint, in the same directory: with
     `runtime`, or else the run's saved runtime with `changes` (field → value) applied.

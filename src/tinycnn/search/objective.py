@@ -1,0 +1,118 @@
+"""One trial: draw a candidate, refuse it before training if it cannot compete, else train it
+on the training images with a validation split held out and report each epoch's validation
+accuracy, so the pruner can stop it early. The test split is removed from the data a trial is
+given (`without_test`), so the search cannot read it. The candidate's layer table is computed
+once per trial, here, and judged from it."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from ..data import Dataset
+from ..errors import ConfigError, SpecError
+from ..rules import Target, load_preset, static_conditions
+from ..settings import Recipe, Runtime
+from ..table import Table, layer_table
+from ..training import Callback
+from ..training import train as train_run
+from .config import SearchConfig
+from .space import Candidate, Space
+
+
+def feasibility(cand: Candidate, cfg: SearchConfig, data: Dataset) -> tuple[Table | None, str]:
+    """The candidate's table, and why it cannot compete, decided without training ("": it can)."""
+    try:
+        table = layer_table(cand.spec, data.input_shape, data.classes)
+    except SpecError as e:
+        return None, f"does not fit {data.input_shape}: {e}"
+    if cfg.preset is not None:
+        rules = static_conditions(
+            load_preset(cfg.preset), cand.spec, cfg.epochs, data.input_shape, data.classes, table
+        )
+        # the search's own short epochs don't count
+        broken = [c.text for c in rules if not c.ok and c.name != "epochs"]
+        if broken:
+            return table, "; ".join(broken)
+    return table, "" if table.total_params > 0 else "no parameters"
+
+
+class ReportToTrial(Callback):
+    """Each epoch's validation accuracy to the trial; stop the run when the pruner says so."""
+
+    def __init__(self, trial: optuna.Trial):
+        self.trial, self.pruned = trial, False
+
+    def on_epoch_end(self, trainer: Any, row: dict[str, Any]) -> bool:
+        self.trial.report(row["val_acc"], row["epoch"])
+        # after the last epoch there is nothing left to save: the trial completes
+        self.pruned = row["epoch"] < row["epochs"] and self.trial.should_prune()
+        return self.pruned
+
+
+def objective(
+    trial: optuna.Trial, space: Space, cfg: SearchConfig, data: Dataset, d: Path
+) -> float | tuple[float, float]:
+    cand = space.suggest(trial)
+    trial.set_user_attr("spec", cand.spec.to_dict())
+    trial.set_user_attr("recipe", cand.recipe)
+    table, why = feasibility(cand, cfg, data)
+    if why:
+        trial.set_user_attr("rejected", why)
+        raise optuna.TrialPruned(f"rejected before training: {why}")
+    assert table is not None  # feasible: it fits
+    trial.set_user_attr("params", table.total_params)
+    trial.set_user_attr("macs", table.macs)
+    recipe = Recipe(
+        **{**cand.recipe, "epochs": cfg.epochs, "val": cfg.val, "select": "val"},
+        limit_train=cfg.limit_train,
+    )
+    runtime = Runtime(out=str(d / "trials"), report=False, threads=threads(cfg.workers))
+    report = ReportToTrial(trial)
+    hooks = [] if cfg.multi else [report]  # Optuna neither reports nor prunes multi-objective
+    result = train_run(cand.spec, recipe, Target(target=None), runtime, callbacks=hooks, data=data)
+    rows = result.metrics
+    trial.set_user_attr("val_acc", [m["val_acc"] for m in rows])
+    trial.set_user_attr("seconds", sum(m["seconds"] for m in rows))
+    trial.set_user_attr("run", str(result.run_dir))
+    if report.pruned:
+        raise optuna.TrialPruned(f"pruned after epoch {rows[-1]['epoch']}")
+    if cfg.multi:
+        second = {
+            "params": table.total_params,
+            "macs": table.macs,
+            "seconds": sum(m["seconds"] for m in rows) / len(rows),  # per epoch
+        }[cfg.objective]
+        return rows[-1]["val_acc"], second
+    return rows[-1]["val_acc"]
+
+
+def threads(workers: int) -> int:
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def without_test(data: Dataset) -> Dataset:
+    """The data a search trains on: no test images at all, so none can be read."""
+    return dataclasses.replace(data, test_x=data.test_x[:0], test_y=data.test_y[:0])
+
+
+def check_space(space: Space, cfg: SearchConfig, data: Dataset, draws: int = 300) -> None:
+    """Say before any training when no candidate the space draws can meet the rules."""
+    probe = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=cfg.seed))
+    smallest, why = None, ""
+    for _ in range(draws):
+        table, why = feasibility(space.suggest(probe.ask()), cfg, data)
+        if not why:
+            return
+        if table is not None:  # it fits: how small could this space go?
+            n = table.total_params
+            smallest = n if smallest is None else min(smallest, n)
+    fewest = f"; the smallest drawn has {smallest:,} params" if smallest is not None else ""
+    raise ConfigError(
+        f"no candidate among {draws} drawn from space {space.name} meets {cfg.preset}{fewest} "
+        f"(e.g. {why}); narrow the space's channel ranges or choose another preset"
+    )

@@ -1,0 +1,83 @@
+"""Where a study lives: a journal file in the search directory (Optuna's `JournalFileBackend`),
+or any storage URL Optuna takes (PostgreSQL across machines). RDB workers beat a heartbeat, so
+the trials of a worker that was killed are failed by the next one that starts, on any machine;
+a journal has no heartbeat, so a search that holds its directory fails the stale trials itself."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import optuna
+from sqlalchemy.engine import make_url
+
+from ..errors import ConfigError
+from .config import SearchConfig
+
+JOURNAL = "journal.log"
+HEARTBEAT = 30  # seconds: an RDB worker that stops beating for GRACE has its trials failed
+GRACE = 120
+
+
+def masked(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not a URL at all: show nothing of it that could be secret
+        return url.split("@")[-1]
+
+
+def make_storage(cfg: SearchConfig, d: Path) -> Any:
+    """The journal file in the search directory, or an RDB URL (SQLite works for one process)."""
+    if cfg.storage is None:
+        return optuna.storages.JournalStorage(
+            optuna.storages.journal.JournalFileBackend(str(d / JOURNAL))
+        )
+    if cfg.storage.startswith("sqlite") and cfg.workers > 1:
+        warnings.warn(
+            "SQLite locks the whole database for each write: parallel workers wait on each "
+            "other and may fail with 'database is locked'; use the journal (the default) or "
+            "PostgreSQL",
+            stacklevel=2,
+        )
+    try:
+        with warnings.catch_warnings():  # the heartbeat is 'experimental' in Optuna 5.0
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(
+                cfg.storage,
+                engine_kwargs={"pool_pre_ping": True},
+                heartbeat_interval=HEARTBEAT,
+                grace_period=GRACE,
+            )
+    except Exception as e:  # noqa: BLE001 - drivers raise many kinds; say which and where
+        why = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
+        raise ConfigError(
+            f"{masked(cfg.storage)}: cannot open the study storage ({why}); check that the "
+            f"server is up and the URL (driver, host, port, database) is right"
+        ) from None
+
+
+def make_study(cfg: SearchConfig, d: Path) -> optuna.Study:
+    storage = make_storage(cfg, d)
+    pruner = {
+        "median": optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1),
+        "hyperband": optuna.pruners.HyperbandPruner(min_resource=1, max_resource=cfg.epochs),
+        "none": optuna.pruners.NopPruner(),
+    }[cfg.pruner]
+    return optuna.create_study(
+        storage=storage,
+        study_name=cfg.study or d.name,
+        directions=["maximize", "minimize"] if cfg.multi else ["maximize"],
+        sampler=optuna.samplers.TPESampler(seed=cfg.seed, constant_liar=True),
+        pruner=optuna.pruners.NopPruner() if cfg.multi else pruner,
+        load_if_exists=True,
+    )
+
+
+def fail_stale(study: optuna.Study) -> int:
+    """Trials left RUNNING by a process that died: this search holds the directory, so no
+    live process of it runs them. Returns how many were marked failed."""
+    stale = [t for t in study.get_trials(deepcopy=False) if t.state.name == "RUNNING"]
+    for t in stale:
+        study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
+    return len(stale)

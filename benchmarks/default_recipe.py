@@ -20,7 +20,8 @@ import time
 from pathlib import Path
 
 from tinycnn import zoo
-from tinycnn.training import Recipe, Runtime, Target, runs
+from tinycnn.training import Recipe, Runtime, Target
+from tinycnn.training.machine import machine
 from tinycnn.training.seeds import run_seeds, workers_for
 
 # --bf16 / --no-bf16 / neither → (the flag in the recorded command, the output file's suffix)
@@ -51,7 +52,7 @@ def main() -> None:
         "recipe": dataclasses.asdict(recipe),
         "target": dataclasses.asdict(target),
         "machine": {
-            **runs.machine(),
+            **machine(),
             "processes": procs,
             "threads_per_process": threads,
         },

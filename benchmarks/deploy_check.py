@@ -16,7 +16,8 @@ from tinycnn import train
 from tinycnn.deploy.export import export_onnx
 from tinycnn.deploy.predict import Predictor
 from tinycnn.deploy.preprocess import open_image
-from tinycnn.training import Recipe, Runtime, Target, runs
+from tinycnn.training import Recipe, Runtime, Target
+from tinycnn.training.machine import machine
 
 OUT = Path("benchmarks/results/deploy_check.json")
 DRAWINGS = {  # dark ink on paper, as a photo of a drawing would be
@@ -42,7 +43,7 @@ def main() -> None:
         guesses[name] = [(g.name, round(g.p, 4)) for g in top]
     result = {
         "command": "python benchmarks/deploy_check.py",
-        "machine": runs.machine(),
+        "machine": machine(),
         "recipe": "fast7806, Recipe(epochs=3, limit_train=30000), seed 1",
         "test_acc_last_epoch": r.metrics[-1]["test_acc"],
         "onnx_check": check.line(),

@@ -36,7 +36,8 @@ from tinycnn.rules import load_preset
 from tinycnn.search.report import pareto_front
 from tinycnn.settings import model_recipe
 from tinycnn.table import layer_table
-from tinycnn.training import Runtime, runs
+from tinycnn.training import Runtime
+from tinycnn.training.machine import machine
 
 RESULTS = Path("benchmarks/results")
 SPEED = RESULTS / "frontier_speed.json"
@@ -75,7 +76,7 @@ def measure() -> dict:
     models = {name: _fresh(_model_seconds, name, threads) for name in zoo.names()}
     return {
         "command": "python benchmarks/frontier.py --measure",
-        "machine": {**runs.machine(), "threads": threads},
+        "machine": {**machine(), "threads": threads},
         "reference": {"model": REFERENCE_MODEL, "seconds_per_epoch": ref},
         "models": models,
     }

@@ -30,6 +30,7 @@ import torch
 
 from tinycnn import zoo
 from tinycnn.training import Recipe, Runtime, Target, runs, train
+from tinycnn.training.machine import machine
 from tinycnn.training.stacked import run_stacked
 
 TARGET = Target(target=99.4, consistent=3, max_params=8000, max_epochs=15)
@@ -84,7 +85,7 @@ def main() -> None:
         + ("" if args.options else " --no-options")
         + (" --compile" if args.compile else ""),
         "machine": {
-            **runs.machine(),
+            **machine(),
             "device_name": torch.cuda.get_device_name(),
         },
         "recipe": dataclasses.asdict(Recipe()),

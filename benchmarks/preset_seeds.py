@@ -26,6 +26,7 @@ from tinycnn import zoo
 from tinycnn.rules import load_preset
 from tinycnn.settings import load_config_file
 from tinycnn.training import Recipe, Runtime, Target, runs
+from tinycnn.training.machine import machine
 from tinycnn.training.seeds import run_seeds, workers_for
 
 
@@ -60,7 +61,7 @@ def main() -> None:
         "params": res.runs[0].params,
         "recipe": dataclasses.asdict(recipe),
         "precision": "bf16" if first["runtime"]["bf16"] else "fp32",
-        "machine": {**runs.machine(), "processes": procs, "threads_per_process": threads},
+        "machine": {**machine(), "processes": procs, "threads_per_process": threads},
         "wall_seconds": time.time() - t0,
         "summary": res.summary(),
         "line": res.line(),

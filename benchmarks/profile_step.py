@@ -22,7 +22,8 @@ from torch.profiler import ProfilerActivity, profile
 from tinycnn.bench import tinycnn_run
 from tinycnn.data import load
 from tinycnn.settings import model_recipe
-from tinycnn.training import Runtime, runs
+from tinycnn.training import Runtime
+from tinycnn.training.machine import machine
 
 IMAGES = 12_800  # 100 steps at batch 128: enough to rank the ops, seconds to run
 TOP = 25
@@ -71,7 +72,7 @@ def main() -> None:
     top = sorted(ops, key=lambda o: -o[1])[:TOP]
     result = {
         "command": f"python benchmarks/profile_step.py {args.model} --threads {args.threads}",
-        "machine": {**runs.machine(), "threads": args.threads},
+        "machine": {**machine(), "threads": args.threads},
         "recipe": dataclasses.asdict(recipe),
         "speed": speed,
         "seconds": metrics[-1]["seconds"],

@@ -28,8 +28,9 @@ from tinycnn.data import load
 from tinycnn.search.objective import without_test
 from tinycnn.settings import load_config_file
 from tinycnn.table import layer_table
-from tinycnn.training import Recipe, Runtime, Target, runs
+from tinycnn.training import Recipe, Runtime, Target
 from tinycnn.training.engine import train
+from tinycnn.training.machine import machine
 from tinycnn.training.seeds import workers_for
 
 LAST_K = 3  # the target's window: each of the last 3 epochs
@@ -98,7 +99,7 @@ def main() -> None:
         + f" --seeds {args.seeds} --epochs {args.epochs} --val {args.val}"
         + "".join(f" --set {s}" for s in args.set)
         + f" --out {args.out}",
-        "machine": {**runs.machine(), "processes": procs, "threads_per_process": threads},
+        "machine": {**machine(), "processes": procs, "threads_per_process": threads},
         "wall_seconds": time.time() - t0,
         "ranked": rows,
     }

@@ -21,7 +21,7 @@ from pathlib import Path
 from tinycnn.search import SearchConfig, search
 from tinycnn.search.confirm import confirm
 from tinycnn.search.report import counts, pareto_front, write_search_md
-from tinycnn.training import runs
+from tinycnn.training.machine import machine
 
 
 def main() -> None:
@@ -49,7 +49,7 @@ def main() -> None:
     result = {
         "command": f"python benchmarks/search_course.py --trials {args.trials} --workers "
         f"{args.workers} --seeds {args.seeds}",
-        "machine": {**runs.machine(), "workers": args.workers},
+        "machine": {**machine(), "workers": args.workers},
         "config": {k: v for k, v in cfg.__dict__.items() if k != "out"},
         "search_seconds": searched,
         "trials_per_hour": len(rows) / searched * 3600,

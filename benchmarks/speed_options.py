@@ -29,13 +29,13 @@ import torch
 import torch.nn.functional as F
 
 from tinycnn import build, zoo
-from tinycnn.training import runs
 from tinycnn.training.fast.speed import (
     native_bf16,
     reuse_freed_memory,
     use_fast_dropout,
     use_fast_pool,
 )
+from tinycnn.training.machine import machine
 
 BATCH, WARMUP, STEPS, ROUNDS = 128, 5, 20, 7
 PROFILE_TOP = 12  # ops listed by --profile
@@ -150,7 +150,7 @@ def main() -> None:
         "rounds": args.rounds,
         "ms_per_step_each_round": {name: [ms for ms, _ in v] for name, v in samples.items()},
         "threads": args.threads,
-        "machine": runs.machine(),
+        "machine": machine(),
         "bf16_native": native_bf16(torch.device("cpu")),
         "options": {name: sorted(opts) for name, opts in options.items()},
         "ms_per_step": rows,

@@ -16,7 +16,8 @@ import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from tinycnn.training import Recipe, Runtime, Target, runs, train
+from tinycnn.training import Recipe, Runtime, Target, train
+from tinycnn.training.machine import machine
 
 JOBS = [
     ("gap7496", "under8k", 15),
@@ -58,7 +59,7 @@ def main() -> None:
     result = {
         "command": f"python benchmarks/zoo_presets.py --seeds {args.seeds}",
         "machine": {
-            **runs.machine(),
+            **machine(),
             "processes": 2,
             "threads_each": 1,
         },

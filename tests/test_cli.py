@@ -1,5 +1,6 @@
 """The command line as users run it: output they read, errors they see, exit codes."""
 
+import argparse
 import json
 import subprocess
 import sys
@@ -75,8 +76,15 @@ def test_errors_are_one_line_and_nonzero(argv, message):
 
 
 def test_help_lists_commands():
+    """Every registered sub-command appears in --help, with its one-line help."""
+    from tinycnn.cli import make_parser
+
+    sub = next(a for a in make_parser()._actions if isinstance(a, argparse._SubParsersAction))
     r = run("--help")
-    assert r.returncode == 0 and "summary" in r.stdout and "zoo" in r.stdout
+    assert r.returncode == 0
+    assert len(sub.choices) >= 14
+    for action in sub._choices_actions:  # name and help, as argparse lists them
+        assert action.dest in r.stdout and action.help.split()[0] in r.stdout, action.dest
 
 
 def test_closed_pipe_stops_quietly():

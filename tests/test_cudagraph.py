@@ -12,6 +12,7 @@ from tinycnn.data import load
 from tinycnn.training import Recipe, Runtime, Target
 from tinycnn.training.fast.cudagraph import WARMUP_STEPS, GraphedStep, unsupported
 from tinycnn.training.loop import Trainer
+from tinycnn.training.runs import RunDir
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -73,7 +74,7 @@ def _trainer(tmp_path, runtime: Runtime, **recipe) -> Trainer:
     spec = zoo.get("gap7496")
     tmp_path.mkdir(parents=True, exist_ok=True)
     r = Recipe(**{"epochs": 2, "limit_train": 2048, "limit_test": 1000, **recipe})
-    return Trainer(spec, r, Target(target=None), runtime, load(), tmp_path)
+    return Trainer(spec, r, Target(target=None), runtime, load(), RunDir(tmp_path))
 
 
 @cuda

@@ -9,7 +9,7 @@ from tinycnn.data import load
 from tinycnn.errors import TrainingInterrupted
 from tinycnn.training import Recipe, Runtime, Target, evaluation, resume, train
 from tinycnn.training.ema import WeightAverage
-from tinycnn.training.rundir import load_model
+from tinycnn.training.runs import load_model
 
 SMALL = Recipe(epochs=2, limit_train=512, limit_test=256, batch_size=64, ema=0.9)
 

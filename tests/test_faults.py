@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from tinycnn import files
 from tinycnn.cli import main
 from tinycnn.errors import TrainingDiverged
 from tinycnn.training import Recipe, Runtime, Target, resume, runs, train
-from tinycnn.training.rundir import read_run
+from tinycnn.training.runs import read_run
 
 SMALL = Recipe(epochs=3, limit_train=256, limit_test=128, batch_size=64)
 NO_TARGET = Target(target=None)
@@ -83,7 +84,7 @@ def test_disk_full_then_resume_continues_exactly(tmp_path, monkeypatch, finished
     """The second epoch's checkpoint write fails (ENOSPC, injected: a tmpfs needs privileges
     CI may lack). The error is one line naming the file; metrics.jsonl lists only the epoch
     whose checkpoint exists; after space is freed, resume ends with the uninterrupted numbers."""
-    real, calls = runs.tempfile.mkstemp, []
+    real, calls = files.tempfile.mkstemp, []
 
     def full_disk(*args, prefix="", **kw):
         if prefix.startswith(f".{runs.LAST}."):
@@ -92,7 +93,7 @@ def test_disk_full_then_resume_continues_exactly(tmp_path, monkeypatch, finished
                 raise OSError(28, "No space left on device")
         return real(*args, prefix=prefix, **kw)
 
-    monkeypatch.setattr(runs.tempfile, "mkstemp", full_disk)
+    monkeypatch.setattr(files.tempfile, "mkstemp", full_disk)
     with pytest.raises(runs.RunWriteError) as e:
         train("fast7806", SMALL, NO_TARGET, runtime(tmp_path))
     msg = str(e.value)
@@ -103,7 +104,7 @@ def test_disk_full_then_resume_continues_exactly(tmp_path, monkeypatch, finished
     assert [m["epoch"] for m in metrics(d)] == [1]
     assert json.loads((d / runs.STATUS).read_text())["state"] == "failed"
 
-    monkeypatch.setattr(runs.tempfile, "mkstemp", real)  # space freed
+    monkeypatch.setattr(files.tempfile, "mkstemp", real)  # space freed
     resume(d)
     assert metrics(d) == metrics(finished)
 
@@ -180,7 +181,7 @@ def test_damaged_checkpoint_is_one_line(capsys, tmp_path, finished, damage):
 def test_resume_without_last_checkpoint_is_refused(capsys, tmp_path, finished):
     d = copy_run(finished, tmp_path)
     (d / runs.LAST).unlink()
-    runs.write_json(d / runs.STATUS, {"state": "interrupted", "epoch": 0})
+    runs.RunDir(d).set_status("interrupted", epoch=0)
     code, _, err = cli(capsys, "train", "--resume", str(d))
     assert code == 2 and "last.pt: missing, so there is nothing to resume" in err
 

@@ -20,7 +20,7 @@ import tinycnn
 ROOT = Path(tinycnn.__file__).parent
 # lowest first; a module may import its own layer or any lower one
 LAYERS = [
-    {"errors", "tomlfile", "richtext", "defaults", "modules", "idx", "imagefolder"},
+    {"errors", "tomlfile", "richtext", "defaults", "files", "modules", "idx", "imagefolder"},
     {"ranges", "layers"},  # what a setting means; what a layer kind is
     {"spec"},
     {"table", "zoo"},

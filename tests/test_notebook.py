@@ -59,7 +59,7 @@ def test_tables_and_results_show_as_html(executed):
     assert len(cells) >= 8
     for c in cells:
         html = [o["data"]["text/html"] for o in c.outputs if "text/html" in o.get("data", {})]
-        assert len(html) == 1 and "<table" in html[0] or "<pre>" in html[0], c.source
+        assert len(html) == 1 and ("<table" in html[0] or "<pre>" in html[0]), c.source
         text = next(o["data"]["text/plain"] for o in c.outputs if "text/plain" in o.get("data", {}))
         assert len(text) < 5000, c.source  # readable text, never every mistake as a dict
 

@@ -8,7 +8,7 @@ import tomllib
 import torch
 
 from tinycnn import build, verify, zoo
-from tinycnn.spec import load_spec_file
+from tinycnn.spec import Layer, load_spec_file
 from tinycnn.training import Recipe
 
 
@@ -18,9 +18,7 @@ def test_every_zoo_model(name):
     assert spec.description and spec.source, "every zoo entry says what it is and where it is from"
     torch.manual_seed(0)
     model = build(spec)
-    table = verify(model)  # shapes from a real forward pass, params per module
-    # independent oracle: torch's own parameter count
-    assert table.total_params == sum(p.numel() for p in model.parameters())
+    verify(model)  # the table's shapes and params against a real forward pass and the modules
     x = torch.randn(4, 1, 28, 28)
     out = model(x)
     assert out.shape == (4, 10)
@@ -102,3 +100,29 @@ def test_seed_evidence_trained_the_zoo_entry_of_its_name(path):
     if d.get("spec") is not None:  # ran from a file, not by the zoo's name
         ran = type(entry).from_toml(d["spec"])
         assert (ran.layers, ran.dropout) == (entry.layers, entry.dropout)
+
+
+@pytest.mark.parametrize("name", zoo.names())
+def test_receptive_field_by_gradient(name):
+    """An oracle independent of the RF arithmetic: the input pixels that the top-left unit of the
+    last map of more than one pixel depends on, found by backpropagation. Max-pools become
+    avg-pools (same window, but every pixel of it gets gradient), weights and input are positive
+    (every ReLU passes), BN and dropout are off: the gradient is non-zero exactly on the RF."""
+    spec = zoo.get(name)
+    layers = tuple(Layer("avgpool", k=x.k, stride=x.stride, pad=x.pad) if x.kind == "maxpool"
+                   else x for x in spec.layers)  # fmt: skip
+    spec = spec.with_(layers=layers, norm=False, dropout=0.0)
+    model = build(spec).eval()
+    rows_ = model.table.rows  # cut where the map becomes one pixel (a GAP, a last conv) or flat
+    cut = next(i for i, r in enumerate(rows_) if len(r.shape) == 1 or r.shape[1:] == (1, 1))
+    row = rows_[cut - 1]  # the last map with more than one pixel
+    with torch.no_grad():
+        for p in model.parameters():
+            p.fill_(0.01)
+    x = torch.ones(1, 1, 28, 28, requires_grad=True)
+    out = torch.nn.Sequential(*list(model.children())[:cut])(x)
+    out[0, :, 0, 0].sum().backward()
+    rows, cols = torch.nonzero(x.grad[0, 0], as_tuple=True)
+    offset = sum((r.padding or 0) * r.j_in for r in model.table.rows[:cut] if r.kernel)
+    first, last = max(0, -offset), min(28, row.r_out - offset) - 1
+    assert (rows.min(), rows.max(), cols.min(), cols.max()) == (first, last, first, last)

@@ -16,7 +16,6 @@ import os
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -34,7 +33,9 @@ from .training import runs
 from .training.augment import apply_affine, rotation_matrix
 from .training.fast.speed import pick_device, resolve_bf16
 from .training.loop import Trainer
+from .training.machine import machine
 from .training.optim import Schedule, make_optimizer
+from .training.runs import RunDir
 from .training.seeds import workers_for
 from .training.stacked import run_stacked
 
@@ -112,7 +113,7 @@ def tinycnn_run(
     """Per-epoch seconds and accuracy, and the speed options the trainer actually used."""
     with tempfile.TemporaryDirectory() as tmp:
         rt = dataclasses.replace(runtime, out=tmp, progress=False, report=False)
-        t = Trainer(zoo.resolve(model), recipe, Target(target=None), rt, data, Path(tmp))
+        t = Trainer(zoo.resolve(model), recipe, Target(target=None), rt, data, RunDir(tmp))
         result = t.fit()
     return [{"seconds": m["seconds"], "test_acc": m["test_acc"]} for m in result.metrics], t.speed
 
@@ -237,7 +238,7 @@ def benchmark(
         "limit": limit,
         "recipe": dataclasses.asdict(model_recipe(model, epochs=epochs)),
         "machine": {
-            **runs.machine(),
+            **machine(),
             "threads": threads,
             "device": dev,
             "device_name": torch.cuda.get_device_name() if dev.startswith("cuda") else "cpu",

@@ -1,7 +1,9 @@
 """The command line: the only package that reads argv or prints. Everything else is library code.
 
 Each module registers its sub-commands: `models` (summary, zoo, presets, check), `train`,
-`reports` (evaluate, report, compare) and `experiments` (ladder, bench).
+`reports` (evaluate, report, compare), `experiments` (ladder, bench), `search` and `deploy`
+(predict, export, serve). A command imports what it needs when it runs: the ones that train
+nothing answer without importing torch. Flags of settings come from `flags.py`.
 """
 
 from __future__ import annotations

@@ -117,8 +117,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.json:
         from pathlib import Path
 
-        from ..training import runs
+        from ..files import atomic_write_bytes
 
-        runs.atomic_write_bytes(Path(args.json), (json.dumps(result, indent=1) + "\n").encode())
+        atomic_write_bytes(Path(args.json), (json.dumps(result, indent=1) + "\n").encode())
         print(f"wrote {args.json}")
     return 0

@@ -84,7 +84,7 @@ def resolve_configs(args: argparse.Namespace) -> tuple[Recipe, Target, Runtime]:
 def cmd_train(args: argparse.Namespace) -> int:
     from ..api import resume, run  # with report.md; matplotlib loads only when training
     from ..training.callbacks import ProgressBar, format_epoch
-    from ..training.rundir import read_run
+    from ..training.runs import read_run
 
     check_value("seeds", args.seeds)
     if args.resume:

@@ -20,9 +20,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .. import files
 from ..data import load
 from ..errors import ConfigError, TinyCnnError
-from ..training import runs
 from .predict import Predictor
 
 OPSET = 18
@@ -122,7 +122,7 @@ def export_model(
     proto = program.model_proto
     for k, v in meta.items():
         proto.metadata_props.add(key=k, value=v)
-    runs.atomic_write_bytes(out, proto.SerializeToString())  # one file: no external data
+    files.atomic_write_bytes(out, proto.SerializeToString())  # one file: no external data
     onnx.checker.check_model(str(out))
     session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     with torch.no_grad():

@@ -17,7 +17,7 @@ import torch
 from ..data import MNIST, standardize
 from ..errors import DataError
 from ..training import runs
-from ..training.rundir import RunDirError, load_model, read_run
+from ..training.runs import RunDirError, load_model, read_run
 from . import preprocess
 
 FEATURE_BLOCK = ("conv", "bn", "relu")  # a conv's feature map: after its BN and ReLU

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import tomlfile, zoo
+from .. import files, tomlfile, zoo
 from ..api import run
 from ..errors import ConfigError
 from ..ranges import check_value
@@ -37,8 +37,7 @@ from ..rules import Target, load_preset, static_conditions
 from ..settings import Recipe, Runtime, make
 from ..spec import Spec
 from ..table import layer_table
-from ..training import runs
-from ..training.rundir import RunDirError, read_run
+from ..training.runs import RunDirError, read_run
 from .markdown import write_ladder_md
 
 LADDER_KEYS = {"title", "description", "model", "preset", "target", "recipe", "seeds", "steps"}
@@ -253,7 +252,7 @@ def run_ladder(
             "title": step.title,
             "runs": [str(r.run_dir.relative_to(d)) for r in res.runs],
         }
-        runs.write_json(state_path, state)
+        files.write_json(state_path, state)
         if on_step:
             on_step(step, res.line())
     write_ladder_md(ladder, state, d)

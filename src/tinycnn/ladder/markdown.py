@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .. import files
 from ..reports import plots
 from ..rules import load_preset
 from ..table import layer_table
-from ..training import runs
-from ..training.rundir import read_run
+from ..training.runs import read_run
 from .analysis import StepStats, analyse
 
 AUGMENT_FIELDS = ("rotate", "shift", "scale", "erase")
@@ -122,5 +122,5 @@ def write_ladder_md(ladder: Any, state: dict[str, Any], d: Path) -> Path:
     head = ["Step", "Target", *(["Published (1 run)"] if published else []), "Results", "Analysis"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head), *rows, ""]
     out = d / "ladder.md"
-    runs.write_text(out, "\n".join(lines))
+    files.write_text(out, "\n".join(lines))
     return out

@@ -1,6 +1,6 @@
 """Evaluation, pictures, reports and run comparison, all read back from run directories."""
 
-from ..training.rundir import Run, read_run
+from ..training.runs import Run, read_run
 from .compare import compare, render_compare
 from .evaluate import Evaluation, evaluate_run
 from .report import ReportWriter, write_report

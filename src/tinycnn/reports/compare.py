@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import TinyCnnError
 from ..table import layer_table
-from ..training.rundir import read_run
+from ..training.runs import read_run
 
 COLUMNS = (
     "run",

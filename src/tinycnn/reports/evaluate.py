@@ -18,7 +18,7 @@ from ..data import Dataset, load
 from ..errors import ConfigError, DataError
 from ..richtext import html_block, html_table, text_table
 from ..training import evaluation
-from ..training.rundir import Run, load_model
+from ..training.runs import Run, load_model
 
 CORRECT_SAMPLE = 20  # correct predictions kept for the picture of what the model gets right
 

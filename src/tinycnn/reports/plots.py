@@ -18,8 +18,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
+from .. import files
 from ..data import PIXEL_MAX
-from ..training import runs
 
 TRAIN, TEST, TARGET, ACCENT = "#1f77b4", "#d62728", "#2ca02c", "#7f7f7f"
 STEP_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
@@ -59,8 +59,8 @@ def save(fig: Figure, path: str | Path) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise runs.RunWriteError(f"{path.parent}: could not create ({e.strerror})") from None
-    runs.atomic_write_bytes(path, buf.getvalue())
+        raise files.RunWriteError(f"{path.parent}: could not create ({e.strerror})") from None
+    files.atomic_write_bytes(path, buf.getvalue())
     return path
 
 

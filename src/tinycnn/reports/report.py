@@ -14,7 +14,7 @@ from ..table import layer_table
 from ..training import runs
 from ..training.callbacks import Callback
 from ..training.result import RunResult
-from ..training.rundir import Run
+from ..training.runs import EVALUATION, REPORT, Run, RunDir
 from . import plots
 from .evaluate import Evaluation, evaluate_run
 
@@ -100,7 +100,8 @@ def _no_target(run: Run) -> list[str]:
 def write_report(run_dir: str | Path, data_dir: str | Path | None = None) -> Path:
     run, ev, data = evaluate_run(run_dir, data_dir)
     pictures = write_figures(run, ev, data)
-    runs.write_json(run.path / "evaluation.json", ev.to_json())
+    rd = RunDir(run.path)
+    rd.write_data(EVALUATION, ev.to_json())
     table = layer_table(run.spec, *run.input)
     verdict = run.verdict["line"] if run.verdict else f"(run {run.status.get('state')})"
     lines = [
@@ -152,9 +153,7 @@ def write_report(run_dir: str | Path, data_dir: str | Path | None = None) -> Pat
     env = run.path / runs.ENV
     if env.is_file():
         lines += ["## Environment", "", "```json", env.read_text().rstrip(), "```", ""]
-    out = run.path / "report.md"
-    runs.write_text(out, "\n".join(lines))
-    return out
+    return rd.write_file(REPORT, "\n".join(lines))
 
 
 class ReportWriter(Callback):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..training import runs
+from .. import files
 from ..training.group import SeedsResult
 from . import plots
 
@@ -12,8 +12,8 @@ from . import plots
 def save_seeds(res: SeedsResult, out: str | Path) -> Path:
     """A directory for the group: seeds.json (summary + run directories) and a band picture."""
     name = res.model
-    d = runs.new_run_dir(out, f"{name}-seeds")
-    runs.write_json(
+    d = files.new_dir(out, f"{name}-seeds")
+    files.write_json(
         d / "seeds.json",
         {**res.summary(), "line": res.line(), "verdicts": [r.verdict.line() for r in res.runs]},
     )

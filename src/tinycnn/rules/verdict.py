@@ -47,7 +47,9 @@ class Target:
 
 @dataclass(frozen=True)
 class Condition:
-    name: str  # accuracy | max_params | min_params | max_epochs
+    # accuracy, max_params, min_params, max_epochs (a Target's); params, epochs, dropout_p and
+    # one per feature, bn, gap, fc, conv1x1, dropout (a preset's)
+    name: str
     ok: bool
     text: str
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .. import files
 from ..api import run
 from ..rules import Target, load_preset
 from ..settings import Recipe, Runtime
 from ..spec import Spec
-from ..training import runs
 from .report import top
 
 CONFIRM = "confirm.json"
@@ -43,5 +43,5 @@ def confirm(
         runtime = Runtime(out=str(d / "confirm" / f"top{rank}"), report=True)
         res = run(spec, recipe, target, runtime, seeds=range(1, seeds + 1), data_dir=cfg.data_dir)
         out.append({"rank": rank, "trial": r["number"], "params": r["params"], **res.summary()})
-    runs.write_json(d / CONFIRM, out)
+    files.write_json(d / CONFIRM, out)
     return out

@@ -7,12 +7,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from .. import files
 from ..data import load
 from ..render import render_markdown
 from ..reports import plots
 from ..spec import Spec
 from ..table import layer_table
-from ..training import runs
 
 
 def pareto_front(points: list[tuple[int, float]]) -> list[tuple[int, float]]:
@@ -88,5 +88,5 @@ def write_search_md(
         lines += [f"## top{rank}: trial {r['number']}, recipe {r['recipe']}", "",
                   render_markdown(table), ""]  # fmt: skip
     out = d / "search.md"
-    runs.write_text(out, "\n".join(lines))
+    files.write_text(out, "\n".join(lines))
     return out

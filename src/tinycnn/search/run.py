@@ -24,10 +24,10 @@ from typing import Any
 import optuna
 import tomli_w
 
+from .. import files
 from ..data import load
 from ..errors import ConfigError, TinyCnnError
 from ..spec import Spec
-from ..training import runs
 from .config import CONFIG, SearchConfig
 from .confirm import confirm
 from .objective import check_space, objective, without_test
@@ -93,9 +93,9 @@ def search(
     if resume is not None:
         d = Path(resume)
     else:
-        d = runs.new_run_dir(cfg.out, f"{space.name}-{cfg.preset or 'any'}")
-        runs.write_json(d / CONFIG, dataclasses.asdict(cfg))
-    with runs.locked(d):
+        d = files.new_dir(cfg.out, f"{space.name}-{cfg.preset or 'any'}")
+        files.write_json(d / CONFIG, dataclasses.asdict(cfg))
+    with files.locked(d):
         study = make_study(cfg, d)
         if cfg.storage is None:  # the journal is this machine's alone, and this process holds it
             fail_stale(study)
@@ -155,14 +155,14 @@ def write_outputs(study: optuna.Study, d: Path, top: int = 3) -> list[dict[str, 
     """trials.jsonl (every trial), top1.toml… (the best candidates as spec files, with the
     recipe values they trained with in a comment), from the study itself."""
     rows = trial_rows(study)
-    runs.write_jsonl(d / "trials.jsonl", rows)
+    files.write_jsonl(d / "trials.jsonl", rows)
     for rank, r in enumerate(best_trials(rows, top), 1):
         note = (
             f"# search {d.name}, trial {r['number']}: val {r['value']:.2f}%. Train it with its "
             f"recipe: tinycnn train top{rank}.toml --config top{rank}.run.toml\n"
         )
-        runs.write_text(d / f"top{rank}.toml", note + Spec.from_dict(r["spec"]).to_toml())
-        runs.write_text(d / f"top{rank}.run.toml", tomli_w.dumps({"recipe": r["recipe"]}))
+        files.write_text(d / f"top{rank}.toml", note + Spec.from_dict(r["spec"]).to_toml())
+        files.write_text(d / f"top{rank}.run.toml", tomli_w.dumps({"recipe": r["recipe"]}))
     return rows
 
 

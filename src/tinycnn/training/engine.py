@@ -18,13 +18,13 @@ from .. import zoo
 from ..data import Dataset, load
 from ..errors import ConfigError, TinyCnnError
 from ..rules import Target
-from ..settings import Recipe, Runtime, layered, make, to_dict
+from ..settings import Recipe, Runtime, layered, make
 from ..spec import Spec
 from . import runs
 from .callbacks import Callback, Hooks, ProgressBar
 from .loop import LAST_KEYS, OnEpoch, Trainer
 from .result import RunResult
-from .rundir import read_run
+from .runs import RunDir
 
 
 def train(
@@ -35,39 +35,27 @@ def train(
     *,
     data_dir: str | Path | None = None,
     data: Dataset | None = None,
-    run_dir: Path | None = None,
+    run_dir: Path | None = None,  # made by RunDir.create (a seeds group names them first)
     callbacks: Sequence[Callback] = (),
     on_epoch: OnEpoch | None = None,
     on_start: Any = None,
 ) -> RunResult:
     """Train `model` (zoo name, spec file or Spec) in a new run directory and judge the result.
     `callbacks` (and the plain functions `on_start(trainer)`, `on_epoch(row) -> stop?`) see the
-    run; nothing is printed. `run_dir`: an empty directory made by `runs.new_run_dir`; `data`:
+    run; nothing is printed. `run_dir`: an empty directory made by `RunDir.create`; `data`:
     an already loaded data set (e.g. without its test split) in place of `data_dir`'s."""
     spec = zoo.resolve(model)
     data = load(data_dir) if data is None else data
     recipe, target = settle(model, recipe, target, data.target)
     runtime = runtime or Runtime()
-    run_dir = run_dir or runs.new_run_dir(runtime.out, runs.run_name(spec.name, data))
-    with runs.locked(run_dir):
+    rd = RunDir(run_dir) if run_dir else RunDir.create(runtime.out, runs.run_name(spec.name, data))
+    with rd.locked():
         try:
-            trainer = Trainer(spec, recipe, target, runtime, data, run_dir)
+            trainer = Trainer(spec, recipe, target, runtime, data, rd)
         except TinyCnnError:
-            _discard(run_dir)  # refused before training (budget, spec): leave no empty run
+            rd.discard()  # refused before training (budget, spec): leave no empty run
             raise
-        env = runs.environment(trainer.device, trainer.threads, recipe.seed)
-        runs.write_header(
-            run_dir,
-            spec,
-            recipe,
-            target,
-            trainer.runtime,  # resolved (e.g. bf16 auto → on/off)
-            trainer.data,  # after a validation split: its statistics are the training split's
-            data_dir,
-            trainer.sizes(),
-            trainer.model.table,
-            {**env, "speed": trainer.speed},
-        )
+        trainer.write_headers(data_dir)
         return trainer.fit(_callbacks(trainer.runtime, callbacks, on_start, on_epoch))
 
 
@@ -108,14 +96,15 @@ def resume(
     """Continue an interrupted run from its last checkpoint, in the same directory: with
     `runtime`, or else the run's saved runtime with `changes` (field → value) applied.
     `epochs` raises the epoch count (constant, step and plateau schedules only)."""
-    run = read_run(run_dir)  # one-line errors for a foreign or damaged directory
+    rd = RunDir(run_dir)
+    run = rd.read()  # one-line errors for a foreign or damaged directory
     d, cfg, ckpt = run.path, run.config, run.path / runs.LAST
     if run.status.get("stacked"):
         raise TinyCnnError(
             f"{d}: this run was trained in a stacked group (--stacked), which "
             f"does not resume; rerun the group"
         )
-    with runs.locked(d):  # refused while another process trains here
+    with rd.locked():  # refused while another process trains here
         recipe, target = make(Recipe, cfg["recipe"]), make(Target, cfg["target"])
         if epochs is not None and epochs != recipe.epochs:
             recipe = _more_epochs(d, recipe, epochs, len(run.metrics))
@@ -131,10 +120,10 @@ def resume(
         runtime = runtime or make(Runtime, {**cfg["runtime"], **(changes or {})})
         data_dir = cfg["data"]["dir"]
         data = load(data_dir)
-        trainer = Trainer(run.spec, recipe, target, runtime, data, d)
-        trainer.load_state(runs.load_checkpoint(ckpt, LAST_KEYS, trainer.device))
+        trainer = Trainer(run.spec, recipe, target, runtime, data, rd)
+        trainer.load_state(rd.load_checkpoint(runs.LAST, LAST_KEYS, trainer.device))
         if recipe.epochs != cfg["recipe"]["epochs"]:
-            runs.write_json(d / runs.CONFIG, {**cfg, "recipe": to_dict(recipe)})
+            rd.write_recipe(recipe)
         return trainer.fit(_callbacks(trainer.runtime, callbacks, on_start, on_epoch))
 
 
@@ -149,9 +138,3 @@ def _more_epochs(d: Path, recipe: Recipe, epochs: int, done: int) -> Recipe:
             f"epochs = {epochs}: {d} has already trained {done}; give more epochs than that"
         )
     return dataclasses.replace(recipe, epochs=epochs)
-
-
-def _discard(run_dir: Path) -> None:
-    for p in run_dir.iterdir():
-        p.unlink()
-    run_dir.rmdir()

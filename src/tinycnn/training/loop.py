@@ -12,6 +12,7 @@ order; only the step body, the evaluation's replica count and the recording diff
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import os
 import time
@@ -30,7 +31,7 @@ from ..settings import Recipe, Runtime
 from ..spec import Spec
 from ..table import layer_table
 from . import augment as aug
-from . import runs
+from . import machine, runs
 from .callbacks import Callback
 from .divergence import check_finite, diverged, exploded_loss
 from .ema import WeightAverage
@@ -40,6 +41,7 @@ from .fast.replicas import load_replicas, replica_state
 from .fast.speed import pick_device
 from .optim import Schedule, make_optimizer
 from .result import RunResult
+from .runs import RunDir
 
 DIVERGENCE_CHECK_EVERY_CUDA = 25  # steps between loss checks on a GPU (each costs a sync)
 OnEpoch = Callable[[dict[str, Any]], Any]  # an epoch's row → True to stop the run
@@ -58,12 +60,13 @@ class Trainer:
         target: Target,
         runtime: Runtime,
         data: Dataset,
-        run_dir: Path | Sequence[Path],
+        run_dir: RunDir | Sequence[RunDir],
         seeds: Sequence[int] | None = None,
     ):
         self.spec, self.recipe = spec, recipe
         self.seeds = list(seeds or [recipe.seed])
-        self.run_dirs = [run_dir] if isinstance(run_dir, Path) else list(run_dir)
+        self.dirs = [run_dir] if isinstance(run_dir, RunDir) else list(run_dir)
+        self.run_dirs = [d.path for d in self.dirs]
         self.run_dir, S = self.run_dirs[0], len(self.seeds)
         self.threads = runtime.threads or os.cpu_count() or 1
         torch.set_num_threads(self.threads)
@@ -76,6 +79,7 @@ class Trainer:
         self.params = table.total_params
         check_budget(target, spec.name, self.params, r.epochs)
         check_memory(spec.name, table, r.batch_size * S, S)
+        self.target_given = target  # what the run was asked; `target`: with its preset applied
         self.target, self.rules = preset_rules(
             spec, r.epochs, target, data.input_shape, data.classes
         )
@@ -128,6 +132,21 @@ class Trainer:
     @property
     def history(self) -> list[dict[str, Any]]:
         return self.histories[0]
+
+    def write_headers(self, data_dir: str | Path | None) -> None:
+        """Each run directory's header before the first epoch: the resolved settings (bf16
+        auto → on/off), the data as trained on (after a validation split: its statistics are the
+        training split's), the model and the machine. A stacked group's seeds get one each."""
+        env = machine.environment(self.device, self.threads, self.seeds[0])
+        if len(self.seeds) > 1:
+            env["stacked_seeds"] = list(self.seeds)
+        env["speed"] = self.speed
+        for seed, d in zip(self.seeds, self.dirs, strict=True):
+            d.write_header(
+                self.spec, dataclasses.replace(self.recipe, seed=seed), self.target_given,
+                self.runtime, self.data, data_dir, self.sizes(), self.model.table,
+                {**env, "seed": seed},
+            )  # fmt: skip
 
     # ----- checkpoints (a single run's; stacked groups do not resume) -----------------------------
     def state(self) -> dict[str, Any]:
@@ -324,18 +343,18 @@ class Trainer:
         return rows
 
     def _status(self, status: dict[str, Any]) -> None:
-        for d in self.run_dirs:
-            runs.write_json(d / runs.STATUS, status)
+        for d in self.dirs:
+            d.set_status(**status)
 
     def _finish(self, stopped: bool) -> list[RunResult]:
         r, out = self.recipe, []
         state = "stopped" if stopped else "finished"
-        for d, history in zip(self.run_dirs, self.histories, strict=True):
+        for d, history in zip(self.dirs, self.histories, strict=True):
             accs = [m["test_acc"] for m in history if "test_acc" in m]
             verdict = judge(self.target, accs, self.params, r.epochs, self.rules)
-            runs.write_json(d / runs.VERDICT, verdict.to_json())
-            runs.write_json(d / runs.STATUS, {"state": state, "epoch": self.epoch})
-            out.append(RunResult(d, history, verdict, self.params, stopped))
+            d.write_verdict(verdict.to_json())
+            d.set_status(state, epoch=self.epoch)
+            out.append(RunResult(d.path, history, verdict, self.params, stopped))
         return out
 
     def _record(self, rows: list[dict[str, Any]], lrs: list[float]) -> None:
@@ -347,11 +366,11 @@ class Trainer:
         for history, row in zip(self.histories, rows, strict=True):
             history.append(row)
         self.lr_steps.append(lrs)
-        for s, d in enumerate(self.run_dirs):
+        for s, d in enumerate(self.dirs):
             weights = judged.state_dict() if single else replica_state(judged, s)
             try:
                 state = self.state() if single else {"epoch": self.epoch, "model": weights}
-                runs.save_checkpoint(d / runs.LAST, state)
+                d.save_checkpoint(runs.LAST, state)
             except runs.RunWriteError:
                 for history in self.histories:  # not saved: not part of the run on disk
                     history.pop()
@@ -359,12 +378,12 @@ class Trainer:
                 raise
         self.saved_epoch = self.epoch
         key = f"{self.recipe.select}_acc"  # which split picks the best model: test or val
-        for s, (d, history) in enumerate(zip(self.run_dirs, self.histories, strict=True)):
+        for s, (d, history) in enumerate(zip(self.dirs, self.histories, strict=True)):
             if history[-1][key] >= max(m[key] for m in history):
                 weights = judged.state_dict() if single else replica_state(judged, s)
                 best = {"epoch": self.epoch, key: history[-1][key], "model": weights}
-                runs.save_checkpoint(d / runs.BEST, best)
-            runs.write_history(d, history, self.lr_steps)
+                d.save_checkpoint(runs.BEST, best)
+            d.write_history(history, self.lr_steps)
 
 
 def _split(name: str, scores: tuple[list[float], list[int]] | None, s: int, n: int) -> dict:

@@ -12,7 +12,7 @@ from ..builder import TinyNet
 from ..richtext import html_block, html_table, text_table
 from ..rules import Verdict
 from . import runs
-from .rundir import load_model
+from .runs import load_model
 
 # metrics.jsonl keys as the epoch table shows them: (key, heading, format)
 COLUMNS = (

@@ -1,56 +1,58 @@
-"""Writing run directories: one new directory per run, never overwritten; files written
-atomically; the header (config, spec, table, environment) a run holds before its first epoch.
-Reading them back is `rundir.py`."""
+"""A run directory: one class, `RunDir`, makes it, locks it, writes its header, metrics,
+status, verdict and checkpoints, removes a run refused before it trained, and reads it all back
+(`RunDir.read()` → `Run`, with one-line errors for a foreign or damaged directory).
+
+    runs/<model>-<YYYYmmdd-HHMMSS>/   config.json spec.toml table.json env.json   (the header)
+        metrics.jsonl lr_steps.jsonl status.json verdict.json last.pt best.pt lock
+
+Never overwritten (a new directory per run), every file written atomically (`files.py`).
+"""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import io
 import json
-import os
-import platform
 import re
-import socket
-import tempfile
-import time
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ..builder import TinyNet, build
 from ..data import Dataset
-from ..errors import Resumable, TinyCnnError
+from ..defaults import MNIST_CLASSES, MNIST_INPUT
+from ..errors import TinyCnnError
+from ..files import (  # noqa: F401 - RunWriteError and the writers: a run's file errors
+    LOCK,
+    RunLocked,
+    RunWriteError,
+    atomic_write_bytes,
+    lock_owner,
+    locked,
+    new_dir,
+    write_json,
+    write_jsonl,
+    write_text,
+)
 from ..rules import Target
 from ..settings import Recipe, Runtime
 from ..spec import Spec
 from ..table import Table
-from .fast import speed
 
-# what a run directory holds (written here, read back by rundir.py)
+# what a run directory holds
 CONFIG, METRICS, LR_STEPS = "config.json", "metrics.jsonl", "lr_steps.jsonl"
 VERDICT, STATUS, ENV = "verdict.json", "status.json", "env.json"
+SPEC, TABLE = "spec.toml", "table.json"
+REPORT, EVALUATION = "report.md", "evaluation.json"  # written by reports/ when the run ends
 LAST, BEST = "last.pt", "best.pt"  # checkpoints: everything to resume / the best epoch's model
-LOCK = "lock"  # "PID HOST" of the process training in the directory
-FILE_MODE = 0o666  # before the umask, as open() creates files
 
 
 class RunDirError(TinyCnnError):
     """A path that is not a (readable) tinycnn run directory, or a damaged checkpoint."""
-
-
-class RunWriteError(Resumable):
-    """A run file could not be written (disk full, read-only, permissions)."""
-
-
-class RunLocked(TinyCnnError):
-    """Another live process is training in this run directory."""
-
-
-def _write_error(path: Path, e: OSError) -> RunWriteError:
-    why = e.strerror or type(e).__name__
-    return RunWriteError(f"{path}: could not write ({why}); free disk space or fix the permissions")
 
 
 def run_name(model: str, data: Dataset) -> str:
@@ -58,74 +60,200 @@ def run_name(model: str, data: Dataset) -> str:
     return model if data.is_mnist else f"{model}-{re.sub(r'[^A-Za-z0-9._+-]', '_', data.name)}"
 
 
-def new_run_dir(root: str | Path, name: str) -> Path:
-    """runs/<name>-<YYYYmmdd-HHMMSS>[-N]: created here, so two runs can never share one."""
-    root = Path(root)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-        for n in range(1000):
-            d = root / (f"{name}-{stamp}" + (f"-{n}" if n else ""))
+class RunDir:
+    """One run's directory, and the only code that writes or reads its files."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.path)!r})"
+
+    @classmethod
+    def create(cls, root: str | Path, name: str) -> RunDir:
+        """A new directory root/<name>-<time>: two runs can never share one."""
+        return cls(new_dir(root, name))
+
+    def locked(self) -> AbstractContextManager[None]:
+        """Held by this process while it trains: a second one is refused."""
+        return locked(self.path)
+
+    # ----- writing -------------------------------------------------------------------------
+    def write_header(
+        self,
+        spec: Spec,
+        recipe: Recipe,
+        target: Target,
+        runtime: Runtime,
+        data: Dataset,
+        data_dir: str | Path | None,
+        sizes: tuple[int, int, int],  # train, test, val images used
+        table: Table,
+        env: dict[str, Any],
+    ) -> None:
+        """What a run directory holds before its first epoch: the resolved config and the model."""
+        config = {
+            "model": spec.to_dict(),
+            "recipe": dataclasses.asdict(recipe),
+            "target": dataclasses.asdict(target),
+            "runtime": dataclasses.asdict(runtime),
+            "data": {  # the folder resolved, so the run resumes from any working directory
+                "dir": None if data_dir is None else str(Path(data_dir).resolve()),
+                "name": data.name,
+                "source": data.source,
+                "classes": data.classes,
+                "class_names": list(data.class_names) if data.class_names else None,
+                "input_shape": list(data.input_shape),
+                "mean": data.mean,
+                "std": data.std,
+                "train": sizes[0],
+                "test": sizes[1],
+                "val": sizes[2],
+            },
+        }
+        write_json(self.path / CONFIG, config)
+        write_text(self.path / SPEC, spec.to_toml())
+        write_json(self.path / TABLE, table.to_json())
+        write_json(self.path / ENV, env)
+
+    def write_recipe(self, recipe: Recipe) -> None:
+        """A resume that trains more epochs records them."""
+        config = self.read().config
+        write_json(self.path / CONFIG, {**config, "recipe": dataclasses.asdict(recipe)})
+
+    def set_status(self, state: str, **extra: Any) -> None:
+        write_json(self.path / STATUS, {"state": state, **extra})
+
+    def write_verdict(self, verdict: dict[str, Any]) -> None:
+        write_json(self.path / VERDICT, verdict)
+
+    def write_history(self, metrics: list[dict], lr_steps: list[list[float]]) -> None:
+        """metrics.jsonl (one line per epoch) and lr_steps.jsonl (every step's LR, per epoch)."""
+        write_jsonl(self.path / METRICS, metrics)
+        lrs = [{"epoch": i + 1, "lr": v} for i, v in enumerate(lr_steps)]
+        write_jsonl(self.path / LR_STEPS, lrs)
+
+    def save_checkpoint(self, name: str, state: dict) -> None:
+        buf = io.BytesIO()
+        torch.save(state, buf)
+        atomic_write_bytes(self.path / name, buf.getvalue())
+
+    def write_file(self, name: str, text: str) -> Path:
+        write_text(self.path / name, text)
+        return self.path / name
+
+    def write_data(self, name: str, obj: Any) -> None:
+        write_json(self.path / name, obj)
+
+    def discard(self) -> None:
+        """Remove a run that never started training (refused at its start, or a seed that never
+        began): no empty directory is left that looks like a run. One that started stays."""
+        if not self.path.is_dir() or (self.path / STATUS).exists() or (self.path / LAST).exists():
+            return
+        for p in self.path.iterdir():
+            if p.is_file() and p.name != LOCK:
+                p.unlink()
+        (self.path / LOCK).unlink(missing_ok=True)
+        self.path.rmdir()
+
+    # ----- reading -------------------------------------------------------------------------
+    def has(self, name: str) -> bool:
+        return (self.path / name).is_file()
+
+    def load_checkpoint(self, name: str = LAST, keys: tuple[str, ...] = ("model",),
+                        device: Any = "cpu") -> dict:  # fmt: skip
+        return load_checkpoint(self.path / name, keys, device)
+
+    def read(self) -> Run:
+        d = self.path
+        if not d.is_dir():
+            raise RunDirError(
+                f"{d}: no such run directory; give a folder that `tinycnn train` made"
+            )
+        if not (d / CONFIG).is_file():
+            raise RunDirError(
+                f"{d}: not a tinycnn run directory (no {CONFIG}); give a folder that "
+                f"`tinycnn train` made"
+            )
+        config = _json(d / CONFIG)
+        for key in ("model", "recipe", "target"):
+            if not isinstance(config, dict) or key not in config:
+                raise RunDirError(f"{d / CONFIG}: missing {key!r}; not written by tinycnn train")
+        metrics = list(self._jsonl(d / METRICS))
+        verdict = _json(d / VERDICT) if (d / VERDICT).is_file() else None
+        status = _json(d / STATUS) if (d / STATUS).is_file() else {"state": "unknown"}
+        return Run(d, config, metrics, verdict, status)
+
+    def _jsonl(self, path: Path) -> Iterator[dict[str, Any]]:
+        if not path.is_file():
+            return
+        for i, line in enumerate(_text(path).splitlines(), 1):
             try:
-                d.mkdir()
-                return d
-            except FileExistsError:
-                continue
-    except OSError as e:
-        raise _write_error(root, e) from None
-    raise RunWriteError(f"{root}: 1,000 runs of {name} this second; wait a second")
+                yield json.loads(line)
+            except json.JSONDecodeError:
+                raise RunDirError(
+                    f"{path}: line {i} is not JSON; the run directory is damaged: rerun it"
+                ) from None
 
 
-def _umask() -> int:
-    mask = os.umask(0)  # reading the umask means setting it: put it straight back
-    os.umask(mask)
-    return mask
+@dataclass(frozen=True)
+class Run:
+    """A run directory as read back: its config, metrics, verdict and status."""
+
+    path: Path
+    config: dict[str, Any]
+    metrics: list[dict[str, Any]]
+    verdict: dict[str, Any] | None
+    status: dict[str, Any]
+
+    @property
+    def spec(self) -> Spec:
+        return Spec.from_dict(self.config["model"])
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def state(self) -> str:
+        """finished | running | interrupted | diverged | failed | died | unknown. "died": the
+        status says running but no live process holds the directory (killed, power cut)."""
+        state = self.status.get("state", "unknown")
+        if state == "running" and (self.path / LOCK).exists() and lock_owner(self.path) is None:
+            return "died"
+        return state
+
+    @property
+    def input(self) -> tuple[tuple[int, int, int], int]:
+        """(input shape, classes) the run trained on: its model's shape is built from these."""
+        d = self.config.get("data", {})
+        shape = tuple(d.get("input_shape", MNIST_INPUT))
+        return shape, d.get("classes", MNIST_CLASSES)  # type: ignore[return-value]
+
+    def lr_steps(self) -> list[float]:
+        return [v for row in RunDir(self.path)._jsonl(self.path / LR_STEPS) for v in row["lr"]]
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Readers see the old file or the new one, never half of one; the new file gets the
-    permissions of any file the user creates (mkstemp's own are 0600)."""
-    tmp = None
+def read_run(path: str | Path) -> Run:
+    return RunDir(path).read()
+
+
+def _text(path: Path) -> str:
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        os.fchmod(fd, FILE_MODE & ~_umask())
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        raise _write_error(path, e) from None
-    except BaseException:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        raise
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        why = getattr(e, "strerror", None) or type(e).__name__
+        raise RunDirError(f"{path}: unreadable ({why}); check its permissions or rerun") from None
 
 
-def write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode())
-
-
-def write_json(path: Path, obj: Any) -> None:
-    write_text(path, json.dumps(obj, indent=2) + "\n")
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> None:
-    write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
-
-
-def write_history(d: Path, metrics: list[dict], lr_steps: list[list[float]]) -> None:
-    """metrics.jsonl (one line per epoch) and lr_steps.jsonl (every step's LR, per epoch)."""
-    write_jsonl(d / METRICS, metrics)
-    write_jsonl(d / LR_STEPS, [{"epoch": i + 1, "lr": v} for i, v in enumerate(lr_steps)])
-
-
-def save_checkpoint(path: Path, state: dict) -> None:
-    buf = io.BytesIO()
-    torch.save(state, buf)
-    atomic_write_bytes(path, buf.getvalue())
+def _json(path: Path) -> Any:
+    try:
+        return json.loads(_text(path))
+    except json.JSONDecodeError as e:
+        raise RunDirError(
+            f"{path}: corrupt JSON ({e.msg} at line {e.lineno}); the run "
+            f"directory is damaged: rerun it or remove it"
+        ) from None
 
 
 def load_checkpoint(path: Path, keys: tuple[str, ...] = ("model",), device: Any = "cpu") -> dict:
@@ -151,130 +279,18 @@ def load_checkpoint(path: Path, keys: tuple[str, ...] = ("model",), device: Any 
     return state
 
 
-# ----- one live process per run directory ---------------------------------------------------------
-def _owner(lock: Path) -> tuple[int, str] | None:
-    try:
-        pid, host = lock.read_text().split()
-        return int(pid), host
-    except (OSError, ValueError):
-        return None
-
-
-def alive(pid: int, host: str) -> bool:
-    """Is process `pid` on `host` still running? Another host's process is taken as alive."""
-    if host != socket.gethostname():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by another user
-        return True
-    return True
-
-
-def lock_owner(d: Path) -> tuple[int, str] | None:
-    """The live process holding run directory `d`, or None (no lock, or its process died)."""
-    owner = _owner(d / LOCK)
-    return owner if owner is not None and alive(*owner) else None
-
-
-@contextlib.contextmanager
-def locked(d: Path) -> Iterator[None]:
-    """Hold run directory `d` for this process: a second process (another resume, a second
-    train into it) is refused while this one lives; the lock of a dead process is taken over."""
-    lock, me = d / LOCK, f"{os.getpid()} {socket.gethostname()}\n"
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, FILE_MODE)
-        except FileExistsError:
-            owner = lock_owner(d)
-            if owner is not None:
-                raise RunLocked(
-                    f"{d}: in use by process {owner[0]} on {owner[1]}; wait for it to end or "
-                    f"stop it (Ctrl-C keeps its checkpoint), then resume"
-                ) from None
-            lock.unlink(missing_ok=True)  # stale: its process died without cleaning up
-            continue
-        except OSError as e:
-            raise _write_error(lock, e) from None
-        with os.fdopen(fd, "w") as f:
-            f.write(me)
-        break
-    try:
-        yield
-    finally:
-        if _owner(lock) == (os.getpid(), socket.gethostname()):
-            lock.unlink(missing_ok=True)
-
-
-def cpu_model() -> str:
-    """The CPU's marketing name (Linux), else the architecture: numbers hold per CPU family."""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
-
-
-def machine() -> dict[str, Any]:
-    """What a number depends on besides the code: for run directories and benchmark JSONs."""
-    return {
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_model": cpu_model(),
-        "cpu_native_bf16": speed.native_bf16(torch.device("cpu")),  # AMX or AVX512-BF16
-        "cpu_count": os.cpu_count(),
-    }
-
-
-def environment(device: torch.device, threads: int, seed: int) -> dict[str, Any]:
-    return {
-        **machine(),
-        "device": str(device),
-        "device_name": (
-            torch.cuda.get_device_name(device) if device.type == "cuda" else platform.machine()
-        ),
-        "threads": threads,
-        "seed": seed,
-    }
-
-
-def write_header(
-    run_dir: Path,
-    spec: Spec,
-    recipe: Recipe,
-    target: Target,
-    runtime: Runtime,
-    data: Dataset,
-    data_dir: str | Path | None,
-    sizes: tuple[int, int, int],  # train, test, val images used
-    table: Table,
-    env: dict[str, Any],
-) -> None:
-    """What a run directory holds before its first epoch: the resolved config and the model."""
-    config = {
-        "model": spec.to_dict(),
-        "recipe": dataclasses.asdict(recipe),
-        "target": dataclasses.asdict(target),
-        "runtime": dataclasses.asdict(runtime),
-        "data": {  # the folder resolved, so the run resumes from any working directory
-            "dir": None if data_dir is None else str(Path(data_dir).resolve()),
-            "name": data.name,
-            "source": data.source,
-            "classes": data.classes,
-            "class_names": list(data.class_names) if data.class_names else None,
-            "input_shape": list(data.input_shape),
-            "mean": data.mean,
-            "std": data.std,
-            "train": sizes[0],
-            "test": sizes[1],
-            "val": sizes[2],
-        },
-    }
-    write_json(run_dir / CONFIG, config)
-    write_text(run_dir / "spec.toml", spec.to_toml())
-    write_json(run_dir / "table.json", table.to_json())
-    write_json(run_dir / ENV, env)
+def load_model(path: str | Path) -> tuple[Run, TinyNet]:
+    """A run directory (its last checkpoint) or a checkpoint file inside one → (run, model)."""
+    p = Path(path)
+    ckpt = p / LAST if p.is_dir() else p
+    run = read_run(p if p.is_dir() else p.parent)
+    state = load_checkpoint(ckpt)
+    model = build(run.spec, *run.input)
+    try:  # a run with Recipe(ema=…) was evaluated with its average of the weights
+        model.load_state_dict(state["ema"]["model"] if state.get("ema") else state["model"])
+    except (RuntimeError, KeyError, TypeError):
+        raise RunDirError(
+            f"{ckpt}: its weights do not fit the run's model {run.spec.name}; the file comes "
+            f"from another run: use this run's own checkpoint"
+        ) from None
+    return run, model.eval()

@@ -31,6 +31,7 @@ from .callbacks import Callback
 from .engine import train
 from .group import SeedsResult
 from .result import RunResult
+from .runs import RunDir
 from .stacked import run_stacked
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -116,10 +117,10 @@ def _interrupted(seeds: list[int], dirs: list[Path]) -> TrainingInterrupted:
 
 
 def _discard_unused(dirs: list[Path]) -> None:
-    """Remove the run directories of seeds that never started (still empty)."""
+    """Remove the run directories of seeds that never trained."""
     for d in dirs:
         with contextlib.suppress(OSError):
-            d.rmdir()  # only succeeds when empty
+            RunDir(d).discard()
 
 
 def workers_for(n_seeds: int, cores: int | None = None) -> tuple[int, int]:
@@ -154,7 +155,7 @@ def run_seeds(
     spec = zoo.resolve(model)
     # made here, so that after Ctrl-C this process can name every seed's run
     name = runs.run_name(spec.name, load(data_dir))
-    dirs = [runs.new_run_dir(runtime.out, name) for _ in seeds]
+    dirs = [RunDir.create(runtime.out, name).path for _ in seeds]
     jobs = [
         (spec, dataclasses.replace(recipe, seed=s), target, rt, data_dir, d, tuple(callbacks))
         for s, d in zip(seeds, dirs, strict=True)

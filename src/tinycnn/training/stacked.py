@@ -3,15 +3,15 @@
 Replica s starts from exactly the weights a single run with seed s starts from, sees its own data
 order (the same permutation generator as a single run) and its own augmentation draws; the loss is
 the sum of the replicas' mean losses, so each replica gets exactly its own gradient (see
-stacked.py and tests/test_stacked.py). The LR schedule is shared, so ReduceLROnPlateau, which
-reacts to each seed's own test loss, is refused. Each seed still gets its own run directory
-(config, metrics, verdict, last.pt of its replica, report), so everything that reads runs works.
+`Trainer._step_replicas`, tests/test_stacked.py). The LR schedule is shared, so
+ReduceLROnPlateau, which reacts to each seed's own test loss, is refused. Each seed still gets
+its own run directory (config, metrics, verdict, last.pt of its replica, report), so everything
+that reads runs works.
 A stacked group is not resumable: after Ctrl-C, rerun it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from . import runs
 from .callbacks import Callback
 from .group import SeedsResult
 from .loop import Trainer
+from .runs import RunDir
 
 
 def run_stacked(
@@ -46,30 +47,13 @@ def run_stacked(
         )
     spec = zoo.resolve(model)
     data = load(data_dir) if data is None else data
-    dirs = [runs.new_run_dir(runtime.out, runs.run_name(spec.name, data)) for _ in seeds]
+    dirs = [RunDir.create(runtime.out, runs.run_name(spec.name, data)) for _ in seeds]
     try:
         trainer = Trainer(spec, recipe, target, runtime, data, dirs, seeds)
     except TinyCnnError:
         for d in dirs:  # refused before training: leave no empty runs
-            d.rmdir()
+            d.discard()
         raise
-    env = {
-        **runs.environment(trainer.device, trainer.threads, seeds[0]),
-        "stacked_seeds": list(seeds),
-        "speed": trainer.speed,
-    }
-    for s, d in zip(seeds, dirs, strict=True):
-        runs.write_header(
-            d,
-            spec,
-            dataclasses.replace(recipe, seed=s),
-            target,
-            trainer.runtime,
-            trainer.data,
-            data_dir,
-            trainer.sizes(),
-            trainer.model.table,
-            {**env, "seed": s},
-        )
+    trainer.write_headers(data_dir)
     trainer.fit(callbacks)
     return SeedsResult(tuple(seeds), tuple(trainer.results), with_preset(target), spec.name)

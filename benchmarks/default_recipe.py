@@ -22,7 +22,7 @@ from pathlib import Path
 from tinycnn import zoo
 from tinycnn.training import Recipe, Runtime, Target
 from tinycnn.training.machine import machine
-from tinycnn.training.seeds import run_seeds, workers_for
+from tinycnn.training.seeds_parallel import run_seeds, workers_for
 
 # --bf16 / --no-bf16 / neither → (the flag in the recorded command, the output file's suffix)
 PRECISION = {None: ("", ""), True: (" --bf16", "_bf16"), False: (" --no-bf16", "_fp32")}

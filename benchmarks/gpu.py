@@ -31,7 +31,7 @@ import torch
 from tinycnn import zoo
 from tinycnn.training import Recipe, Runtime, Target, runs, train
 from tinycnn.training.machine import machine
-from tinycnn.training.stacked import run_stacked
+from tinycnn.training.seeds_stacked import run_stacked
 
 TARGET = Target(target=99.4, consistent=3, max_params=8000, max_epochs=15)
 OPTION_EPOCHS = 3

@@ -27,7 +27,7 @@ from tinycnn.rules import load_preset
 from tinycnn.settings import load_config_file
 from tinycnn.training import Recipe, Runtime, Target, runs
 from tinycnn.training.machine import machine
-from tinycnn.training.seeds import run_seeds, workers_for
+from tinycnn.training.seeds_parallel import run_seeds, workers_for
 
 
 def main() -> None:

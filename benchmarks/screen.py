@@ -31,7 +31,7 @@ from tinycnn.table import layer_table
 from tinycnn.training import Recipe, Runtime, Target
 from tinycnn.training.engine import train
 from tinycnn.training.machine import machine
-from tinycnn.training.seeds import workers_for
+from tinycnn.training.seeds_parallel import workers_for
 
 LAST_K = 3  # the target's window: each of the last 3 epochs
 

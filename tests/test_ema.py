@@ -7,7 +7,8 @@ from torch import nn
 
 from tinycnn.data import load
 from tinycnn.errors import TrainingInterrupted
-from tinycnn.training import Recipe, Runtime, Target, evaluation, resume, train
+from tinycnn.training import Recipe, Runtime, Target, resume, scoring, train
+from tinycnn.training.callbacks import Hooks
 from tinycnn.training.ema import WeightAverage
 from tinycnn.training.runs import load_model
 
@@ -43,7 +44,7 @@ def test_the_average_is_what_is_evaluated_and_saved(tmp_path):
     assert any(not torch.equal(raw[k], averaged[k]) for k in raw)  # two different sets
     assert all(torch.equal(model.state_dict()[k], averaged[k]) for k in averaged)
     data = load()
-    logits = evaluation.logits(
+    logits = scoring.logits(
         model, data.test_x[:256], data.mean, data.std, run.config["runtime"]["bf16"]
     )
     assert int((logits.argmax(1) == data.test_y[:256]).sum()) == r.metrics[-1]["test_correct"]
@@ -58,7 +59,13 @@ def test_resume_continues_the_average_exactly(tmp_path):
             raise KeyboardInterrupt
 
     with pytest.raises(TrainingInterrupted) as e:
-        train("gap7496", SMALL, Target(target=None), rt(tmp_path / "b"), on_epoch=stop)
+        train(
+            "gap7496",
+            SMALL,
+            Target(target=None),
+            rt(tmp_path / "b"),
+            callbacks=[Hooks(on_epoch=stop)],
+        )
     (d,) = e.value.run_dirs
     resumed = resume(d, rt(tmp_path / "b"))
     keys = ("test_loss", "test_correct", "train_loss")

@@ -8,6 +8,7 @@ import torch
 
 from tinycnn.data import load, split_val
 from tinycnn.training import Callback, Recipe, Runtime, Target, runs, train
+from tinycnn.training.callbacks import Hooks
 
 QUICK = Recipe(epochs=4, limit_train=512, limit_test=256, batch_size=64)
 
@@ -89,7 +90,9 @@ def test_val_split_is_stratified_disjoint_and_the_same_for_every_seed():
 def test_val_rows_and_selection_on_val(tmp_path):
     recipe = Recipe(epochs=3, limit_train=512, limit_test=256, val=300, select="val")
     seen = []
-    r = train("fast7806", recipe, Target(None), rt(tmp_path), on_epoch=seen.append)
+    r = train(
+        "fast7806", recipe, Target(None), rt(tmp_path), callbacks=[Hooks(on_epoch=seen.append)]
+    )
     assert all({"val_loss", "val_acc", "val_correct", "val_total"} <= m.keys() for m in seen)
     assert all(m["val_total"] == 300 for m in r.metrics)
     best = max(range(3), key=lambda i: (r.metrics[i]["val_acc"], i))  # ties: the later epoch
@@ -109,7 +112,7 @@ def test_select_val_needs_a_split():
 
 def test_a_stacked_group_is_the_same_trainer_with_replicas(tmp_path):
     """Callbacks see each replica's row and each replica's end; one stop stops the group."""
-    from tinycnn.training.stacked import run_stacked
+    from tinycnn.training.seeds_stacked import run_stacked
 
     cb = Recorder(stop_after=1)
     group = run_stacked("fast7806", QUICK, Target(None), rt(tmp_path), [1, 2], callbacks=[cb])

@@ -20,6 +20,7 @@ from tinycnn import files
 from tinycnn.cli import main
 from tinycnn.errors import TrainingDiverged
 from tinycnn.training import Recipe, Runtime, Target, resume, runs, train
+from tinycnn.training.callbacks import Hooks
 from tinycnn.training.runs import read_run
 
 SMALL = Recipe(epochs=3, limit_train=256, limit_test=128, batch_size=64)
@@ -75,7 +76,7 @@ def test_non_finite_batch_norm_statistics_stop_the_run(tmp_path):
         trainer.model.bn2.running_var.fill_(float("inf"))
 
     with pytest.raises(TrainingDiverged, match=r"bn2.running_var became non-finite in epoch 1"):
-        train("fast7806", SMALL, NO_TARGET, runtime(tmp_path), on_start=poison)
+        train("fast7806", SMALL, NO_TARGET, runtime(tmp_path), callbacks=[Hooks(on_start=poison)])
 
 
 # ----- a full disk ------------------------------------------------------------------------------
@@ -138,7 +139,7 @@ def test_real_full_disk_then_resume(tmp_path, small_disk, finished):
 
     rt = Runtime(**{**runtime(tmp_path).__dict__, "out": str(small_disk / "runs")})
     with pytest.raises(runs.RunWriteError, match=r"could not write \(No space left on device\)"):
-        train("fast7806", SMALL, NO_TARGET, rt, on_epoch=fill_disk)
+        train("fast7806", SMALL, NO_TARGET, rt, callbacks=[Hooks(on_epoch=fill_disk)])
     (d,) = (small_disk / "runs").iterdir()
     assert [m["epoch"] for m in metrics(d)] == [1]
     assert not [p for p in d.iterdir() if p.name.startswith(".")]  # no half-written temp files

@@ -10,7 +10,7 @@ from tinycnn.errors import SpecError
 from tinycnn.modtable import module_table
 from tinycnn.spec import Spec, conv, gap, maxpool
 from tinycnn.training import Recipe, Runtime, Target
-from tinycnn.training.stacked import run_stacked
+from tinycnn.training.seeds_stacked import run_stacked
 
 # a depthwise-separable block: 3×3 depthwise (groups = channels) then a 1×1 pointwise conv
 SEPARABLE = Spec(

@@ -8,7 +8,7 @@ from matplotlib.image import imread
 
 import tinycnn
 from tinycnn.reports import evaluate_run, plots
-from tinycnn.training import ProgressBar, Recipe, Runtime, Target, evaluation
+from tinycnn.training import ProgressBar, Recipe, Runtime, Target, scoring
 
 SMALL = Recipe(epochs=2, limit_train=640, limit_test=300, batch_size=128)
 
@@ -46,7 +46,7 @@ def test_result_model_is_the_last_epochs_network(result):
     assert isinstance(r.model, tinycnn.TinyNet) and not r.model.training
     run, ev, data = evaluate_run(r.run_dir)
     assert ev.total == SMALL.limit_test and ev.correct == r.metrics[-1]["test_correct"]
-    logits = evaluation.logits(
+    logits = scoring.logits(
         r.model, data.test_x[: SMALL.limit_test], data.mean, data.std, run.config["runtime"]["bf16"]
     )
     assert int((logits.argmax(1) == data.test_y[: SMALL.limit_test]).sum()) == ev.correct
@@ -54,7 +54,7 @@ def test_result_model_is_the_last_epochs_network(result):
     best = max(reversed(r.metrics), key=lambda m: m["test_correct"])
     x, y = data.test_x[: SMALL.limit_test], data.test_y[: SMALL.limit_test]
     bf16 = run.config["runtime"]["bf16"]
-    best_logits = evaluation.logits(r.best_model, x, data.mean, data.std, bf16)
+    best_logits = scoring.logits(r.best_model, x, data.mean, data.std, bf16)
     assert int((best_logits.argmax(1) == y).sum()) == best["test_correct"]
 
 

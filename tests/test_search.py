@@ -21,7 +21,7 @@ from tinycnn.search import objective as search_objective
 from tinycnn.search import storage as search_storage
 from tinycnn.search.space import from_dict
 from tinycnn.table import layer_table
-from tinycnn.training import evaluation
+from tinycnn.training import scoring
 
 TINY = dict(epochs=1, val=200, limit_train=400, pruner="none")
 
@@ -110,11 +110,11 @@ def test_a_budget_no_candidate_can_meet_is_said_before_training(tmp_path):
 
 def test_search_rejects_before_training_and_never_reads_the_test_set(tmp_path, monkeypatch):
     seen = []
-    real = evaluation.score
+    real = scoring.score
     monkeypatch.setattr(
-        evaluation, "score", lambda net, x, *a, **k: seen.append(len(x)) or real(net, x, *a, **k)
+        scoring, "score", lambda net, x, *a, **k: seen.append(len(x)) or real(net, x, *a, **k)
     )
-    monkeypatch.setattr("tinycnn.training.loop.score", evaluation.score)
+    monkeypatch.setattr("tinycnn.training.loop.score", scoring.score)
     d = search(cfg(tmp_path, trials=6))
     r = rows(d)
     assert len(r) == 6

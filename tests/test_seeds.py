@@ -6,9 +6,9 @@ from pathlib import Path
 from tinycnn.cli import main
 from tinycnn.rules import judge
 from tinycnn.training import Recipe, Runtime, Target
-from tinycnn.training.group import SeedsResult
 from tinycnn.training.result import RunResult
-from tinycnn.training.seeds import run_seeds, workers_for
+from tinycnn.training.seeds_parallel import run_seeds, workers_for
+from tinycnn.training.seeds_result import SeedsResult
 
 
 def fake(accs):

@@ -60,7 +60,7 @@ def test_stacked_training_matches_single_runs(tmp_path, bf16):
     Precision is pinned (not the CPU's default), so the tolerance is the one that applies."""
     from tinycnn.reports import compare
     from tinycnn.training import Recipe, Runtime, Target, train
-    from tinycnn.training.stacked import run_stacked
+    from tinycnn.training.seeds_stacked import run_stacked
 
     spec = zoo.get("gap7496").with_(dropout=0.0)
     recipe = Recipe(epochs=1, limit_train=128, limit_test=256, batch_size=64, rotate=0.0, val=100)
@@ -85,7 +85,7 @@ def test_stacked_training_matches_single_runs(tmp_path, bf16):
 def test_stacked_refuses_plateau(tmp_path):
     from tinycnn.errors import ConfigError
     from tinycnn.training import Recipe, Runtime, Target
-    from tinycnn.training.stacked import run_stacked
+    from tinycnn.training.seeds_stacked import run_stacked
 
     with pytest.raises(ConfigError, match="plateau follows each seed's test loss"):
         run_stacked(

@@ -7,6 +7,7 @@ import pytest
 
 from tinycnn.errors import BudgetError, ConfigError, TrainingDiverged, TrainingInterrupted
 from tinycnn.training import Recipe, Runtime, Target, resume, train
+from tinycnn.training.callbacks import Hooks
 
 pytestmark = pytest.mark.exact
 
@@ -60,7 +61,10 @@ def test_interrupt_and_resume_equals_uninterrupted(tmp_path, how):
     # in Python the advice is the Python call that works there (the CLI words it as a command)
     with pytest.raises(TrainingInterrupted, match=r"resume with: tinycnn\.resume\('") as e:
         train(
-            "gap7496", recipe, runtime=rt(tmp_path, fast_dropout=False), on_epoch=stop_after_first
+            "gap7496",
+            recipe,
+            runtime=rt(tmp_path, fast_dropout=False),
+            callbacks=[Hooks(on_epoch=stop_after_first)],
         )
     (run_dir,) = map(str, e.value.run_dirs)
     assert str(e.value).endswith(f"tinycnn.resume({run_dir!r})")

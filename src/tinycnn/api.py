@@ -25,22 +25,27 @@ from .reports import ReportWriter
 from .rules import Target
 from .settings import Recipe, Runtime
 from .spec import Spec
-from .training import Callback, RunResult
-from .training import seeds as seeds_module
-from .training.callbacks import watched
+from .training import Callback, RunResult, seeds_parallel
+from .training.callbacks import Hooks, watched
 from .training.engine import settle
-from .training.group import SeedsResult
 from .training.loop import OnEpoch
+from .training.seeds_result import SeedsResult
 
 
-def _with_report(
-    runtime: Runtime | None, callbacks: Sequence[Callback], data_dir: str | Path | None
+def _hooks(
+    runtime: Runtime | None,
+    callbacks: Sequence[Callback],
+    data_dir: str | Path | None,
+    on_start: Any = None,
+    on_epoch: OnEpoch | None = None,
 ) -> list[Callback]:
-    """The report is a default callback, decided from the runtime in memory (a resume's runtime
-    is read from its run, so the writer also looks at the trainer's at the end)."""
+    """The callbacks given, the plain functions as one more, and the report as a default one,
+    decided from the runtime in memory (a resume's runtime is read from its run, so the writer
+    also looks at the trainer's at the end)."""
+    hooks = [*callbacks, *([Hooks(on_start, on_epoch)] if on_start or on_epoch else [])]
     if runtime is not None and not runtime.report:
-        return list(callbacks)
-    return [*callbacks, ReportWriter(data_dir)]
+        return hooks
+    return [*hooks, ReportWriter(data_dir)]
 
 
 def run(
@@ -61,16 +66,14 @@ def run(
     watches. `seeds`: one run per seed, judged together (a `SeedsResult`); `on_epoch(row) ->
     stop?` and `on_start(trainer)` are plain-function callbacks of a single run."""
     runtime = runtime or Runtime(progress=watched())
-    hooks = _with_report(runtime, callbacks, data_dir)
+    hooks = _hooks(runtime, callbacks, data_dir, on_start, on_epoch)
     if seeds is None:
-        return training.train(
-            model, recipe, target, runtime, data_dir=data_dir, callbacks=hooks,
-            on_epoch=on_epoch, on_start=on_start,
-        )  # fmt: skip
+        return training.train(model, recipe, target, runtime, data_dir=data_dir, callbacks=hooks)
     recipe, target = settle(model, recipe, target, load(data_dir).target)
-    return seeds_module.run_seeds(
-        model, recipe, target, runtime, list(seeds), data_dir, stacked=stacked, callbacks=hooks
-    )
+    return seeds_parallel.run_seeds(
+        model, recipe, target, runtime, list(seeds), data_dir=data_dir, stacked=stacked,
+        callbacks=hooks,
+    )  # fmt: skip
 
 
 train = run  # the name the course's notebooks use
@@ -88,17 +91,15 @@ def resume(
     run_dir: str | Path,
     runtime: Runtime | None = None,
     *,
-    changes: dict[str, Any] | None = None,
-    epochs: int | None = None,
     callbacks: Sequence[Callback] = (),
     on_epoch: OnEpoch | None = None,
     on_start: Any = None,
+    **options: Any,
 ) -> RunResult:
-    """Continue an interrupted run in its directory (`training.resume`), then report.md; in a
-    notebook or terminal with the progress bar and epoch lines."""
-    if runtime is None and changes is None:
-        changes = {"progress": watched()}
-    return training.resume(
-        run_dir, runtime, changes=changes, epochs=epochs,
-        callbacks=_with_report(runtime, callbacks, None), on_epoch=on_epoch, on_start=on_start,
-    )  # fmt: skip
+    """Continue an interrupted run in its directory, then report.md; in a notebook or terminal
+    with the progress bar and epoch lines. `options`: `training.resume`'s (`changes` to the
+    saved runtime, more `epochs`)."""
+    if runtime is None and options.get("changes") is None:
+        options["changes"] = {"progress": watched()}
+    hooks = _hooks(runtime, callbacks, None, on_start, on_epoch)
+    return training.resume(run_dir, runtime, callbacks=hooks, **options)

@@ -36,8 +36,8 @@ from .training.loop import Trainer
 from .training.machine import machine
 from .training.optim import Schedule, make_optimizer
 from .training.runs import RunDir
-from .training.seeds import workers_for
-from .training.stacked import run_stacked
+from .training.seeds_parallel import workers_for
+from .training.seeds_stacked import run_stacked
 
 PUBLISHED_MEAN, PUBLISHED_STD = 0.1307, 0.3081  # what the notebooks type in
 REFERENCE_WORKERS = 2

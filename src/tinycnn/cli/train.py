@@ -181,7 +181,7 @@ RESUME_REFUSES = {
 
 def _train_seeds(args: argparse.Namespace, recipe, target, runtime) -> int:  # noqa: ANN001
     from ..api import run
-    from ..reports.seeds import save_seeds
+    from ..reports.seeds_summary import save_seeds
 
     seeds = list(range(recipe.seed, recipe.seed + args.seeds))
     how = "one stacked model" if args.stacked else "parallel processes"

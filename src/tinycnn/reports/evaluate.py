@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from ..data import Dataset, load
 from ..errors import ConfigError, DataError
 from ..richtext import html_block, html_table, text_table
-from ..training import evaluation
+from ..training import scoring
 from ..training.runs import Run, load_model
 
 CORRECT_SAMPLE = 20  # correct predictions kept for the picture of what the model gets right
@@ -158,7 +158,7 @@ def evaluate_run(
     mean, std = d.get("mean", data.mean), d.get("std", data.std)  # the model's own statistics
     # in the precision the run trained and logged in, so the report shows the log's numbers
     bf16 = bool(run.config.get("runtime", {}).get("bf16"))
-    logits = evaluation.logits(model, x, mean, std, bf16)
+    logits = scoring.logits(model, x, mean, std, bf16)
     loss = F.cross_entropy(logits, y).item()
     ev = summarize(logits.softmax(1), y, loss)
     return run, dataclasses.replace(ev, images=images, class_names=data.class_names), data

@@ -21,8 +21,8 @@ from ..rules import Target
 from ..settings import Recipe, Runtime, layered, make
 from ..spec import Spec
 from . import runs
-from .callbacks import Callback, Hooks, ProgressBar
-from .loop import LAST_KEYS, OnEpoch, Trainer
+from .callbacks import Callback, ProgressBar
+from .loop import LAST_KEYS, Trainer
 from .result import RunResult
 from .runs import RunDir
 
@@ -37,12 +37,10 @@ def train(
     data: Dataset | None = None,
     run_dir: Path | None = None,  # made by RunDir.create (a seeds group names them first)
     callbacks: Sequence[Callback] = (),
-    on_epoch: OnEpoch | None = None,
-    on_start: Any = None,
 ) -> RunResult:
     """Train `model` (zoo name, spec file or Spec) in a new run directory and judge the result.
-    `callbacks` (and the plain functions `on_start(trainer)`, `on_epoch(row) -> stop?`) see the
-    run; nothing is printed. `run_dir`: an empty directory made by `RunDir.create`; `data`:
+    `callbacks` see the run (a progress bar joins them where `runtime.progress`); nothing is
+    printed. `run_dir`: an empty directory made by `RunDir.create`; `data`:
     an already loaded data set (e.g. without its test split) in place of `data_dir`'s."""
     spec = zoo.resolve(model)
     data = load(data_dir) if data is None else data
@@ -56,7 +54,7 @@ def train(
             rd.discard()  # refused before training (budget, spec): leave no empty run
             raise
         trainer.write_headers(data_dir)
-        return trainer.fit(_callbacks(trainer.runtime, callbacks, on_start, on_epoch))
+        return trainer.fit(_callbacks(trainer.runtime, callbacks))
 
 
 def settle(
@@ -70,12 +68,9 @@ def settle(
     return recipe or default_recipe, target or default_target
 
 
-def _callbacks(
-    runtime: Runtime, given: Sequence[Callback], on_start: Any, on_epoch: OnEpoch | None
-) -> list[Callback]:
-    hooks = [*given, Hooks(on_start, on_epoch)]
+def _callbacks(runtime: Runtime, given: Sequence[Callback]) -> list[Callback]:
     own_bar = any(isinstance(c, ProgressBar) for c in given)  # e.g. the CLI's, without lines
-    return [ProgressBar(), *hooks] if runtime.progress and not own_bar else hooks
+    return [ProgressBar(), *given] if runtime.progress and not own_bar else list(given)
 
 
 # What `resume` may change: the runtime (where it runs), and the epoch count where the LR
@@ -90,8 +85,6 @@ def resume(
     changes: dict[str, Any] | None = None,
     epochs: int | None = None,
     callbacks: Sequence[Callback] = (),
-    on_epoch: OnEpoch | None = None,
-    on_start: Any = None,
 ) -> RunResult:
     """Continue an interrupted run from its last checkpoint, in the same directory: with
     `runtime`, or else the run's saved runtime with `changes` (field → value) applied.
@@ -124,7 +117,7 @@ def resume(
         trainer.load_state(rd.load_checkpoint(runs.LAST, LAST_KEYS, trainer.device))
         if recipe.epochs != cfg["recipe"]["epochs"]:
             rd.write_recipe(recipe)
-        return trainer.fit(_callbacks(trainer.runtime, callbacks, on_start, on_epoch))
+        return trainer.fit(_callbacks(trainer.runtime, callbacks))
 
 
 def _more_epochs(d: Path, recipe: Recipe, epochs: int, done: int) -> Recipe:

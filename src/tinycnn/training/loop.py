@@ -12,12 +12,10 @@ order; only the step body, the evaluation's replica count and the recording diff
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import math
 import os
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -26,22 +24,23 @@ import torch.nn.functional as F
 from ..builder import TinyNet, build
 from ..data import Dataset, split_val
 from ..errors import ResumeAt, TrainingDiverged, TrainingInterrupted
-from ..rules import Target, check_budget, check_memory, judge, preset_rules
+from ..rules import Target, check_budget, check_memory, preset_rules
 from ..settings import Recipe, Runtime
 from ..spec import Spec
 from ..table import layer_table
 from . import augment as aug
-from . import machine, runs
+from . import runs
 from .callbacks import Callback
 from .divergence import check_finite, diverged, exploded_loss
 from .ema import WeightAverage
-from .evaluation import score
 from .fast import cudagraph, speed
-from .fast.replicas import load_replicas, replica_state
+from .fast.replicas import load_replicas
 from .fast.speed import pick_device
 from .optim import Schedule, make_optimizer
+from .record import Recording
 from .result import RunResult
 from .runs import RunDir
+from .scoring import score
 
 DIVERGENCE_CHECK_EVERY_CUDA = 25  # steps between loss checks on a GPU (each costs a sync)
 OnEpoch = Callable[[dict[str, Any]], Any]  # an epoch's row → True to stop the run
@@ -49,7 +48,7 @@ OnEpoch = Callable[[dict[str, Any]], Any]  # an epoch's row → True to stop the
 LAST_KEYS = ("epoch", "model", "optimizer", "schedule", "g_order", "g_aug", "rng", "history")
 
 
-class Trainer:
+class Trainer(Recording):
     """One run, or S seeds as S replicas of one stacked model (`seeds`, one run directory
     each): model, optimiser, schedule, RNG state and history; checkpointed every epoch."""
 
@@ -132,21 +131,6 @@ class Trainer:
     @property
     def history(self) -> list[dict[str, Any]]:
         return self.histories[0]
-
-    def write_headers(self, data_dir: str | Path | None) -> None:
-        """Each run directory's header before the first epoch: the resolved settings (bf16
-        auto → on/off), the data as trained on (after a validation split: its statistics are the
-        training split's), the model and the machine. A stacked group's seeds get one each."""
-        env = machine.environment(self.device, self.threads, self.seeds[0])
-        if len(self.seeds) > 1:
-            env["stacked_seeds"] = list(self.seeds)
-        env["speed"] = self.speed
-        for seed, d in zip(self.seeds, self.dirs, strict=True):
-            d.write_header(
-                self.spec, dataclasses.replace(self.recipe, seed=seed), self.target_given,
-                self.runtime, self.data, data_dir, self.sizes(), self.model.table,
-                {**env, "seed": seed},
-            )  # fmt: skip
 
     # ----- checkpoints (a single run's; stacked groups do not resume) -----------------------------
     def state(self) -> dict[str, Any]:
@@ -345,45 +329,6 @@ class Trainer:
     def _status(self, status: dict[str, Any]) -> None:
         for d in self.dirs:
             d.set_status(**status)
-
-    def _finish(self, stopped: bool) -> list[RunResult]:
-        r, out = self.recipe, []
-        state = "stopped" if stopped else "finished"
-        for d, history in zip(self.dirs, self.histories, strict=True):
-            accs = [m["test_acc"] for m in history if "test_acc" in m]
-            verdict = judge(self.target, accs, self.params, r.epochs, self.rules)
-            d.write_verdict(verdict.to_json())
-            d.set_status(state, epoch=self.epoch)
-            out.append(RunResult(d.path, history, verdict, self.params, stopped))
-        return out
-
-    def _record(self, rows: list[dict[str, Any]], lrs: list[float]) -> None:
-        """Checkpoint first, then the best model, then the metrics: a write that fails (disk
-        full) leaves metrics.jsonl listing only epochs whose checkpoint exists, and a resume
-        from last.pt recomputes the rest exactly. A replica's last.pt holds its weights."""
-        single = len(self.seeds) == 1
-        judged = self.ema.module if self.ema else self.model  # the weights the rows measured
-        for history, row in zip(self.histories, rows, strict=True):
-            history.append(row)
-        self.lr_steps.append(lrs)
-        for s, d in enumerate(self.dirs):
-            weights = judged.state_dict() if single else replica_state(judged, s)
-            try:
-                state = self.state() if single else {"epoch": self.epoch, "model": weights}
-                d.save_checkpoint(runs.LAST, state)
-            except runs.RunWriteError:
-                for history in self.histories:  # not saved: not part of the run on disk
-                    history.pop()
-                self.lr_steps.pop()
-                raise
-        self.saved_epoch = self.epoch
-        key = f"{self.recipe.select}_acc"  # which split picks the best model: test or val
-        for s, (d, history) in enumerate(zip(self.dirs, self.histories, strict=True)):
-            if history[-1][key] >= max(m[key] for m in history):
-                weights = judged.state_dict() if single else replica_state(judged, s)
-                best = {"epoch": self.epoch, key: history[-1][key], "model": weights}
-                d.save_checkpoint(runs.BEST, best)
-            d.write_history(history, self.lr_steps)
 
 
 def _split(name: str, scores: tuple[list[float], list[int]] | None, s: int, n: int) -> dict:

@@ -38,8 +38,7 @@ from ..files import (  # noqa: F401 - RunWriteError and the writers: a run's fil
     write_jsonl,
     write_text,
 )
-from ..rules import Target
-from ..settings import Recipe, Runtime
+from ..settings import Recipe
 from ..spec import Spec
 from ..table import Table
 
@@ -80,37 +79,10 @@ class RunDir:
 
     # ----- writing -------------------------------------------------------------------------
     def write_header(
-        self,
-        spec: Spec,
-        recipe: Recipe,
-        target: Target,
-        runtime: Runtime,
-        data: Dataset,
-        data_dir: str | Path | None,
-        sizes: tuple[int, int, int],  # train, test, val images used
-        table: Table,
-        env: dict[str, Any],
+        self, config: dict[str, Any], spec: Spec, table: Table, env: dict[str, Any]
     ) -> None:
-        """What a run directory holds before its first epoch: the resolved config and the model."""
-        config = {
-            "model": spec.to_dict(),
-            "recipe": dataclasses.asdict(recipe),
-            "target": dataclasses.asdict(target),
-            "runtime": dataclasses.asdict(runtime),
-            "data": {  # the folder resolved, so the run resumes from any working directory
-                "dir": None if data_dir is None else str(Path(data_dir).resolve()),
-                "name": data.name,
-                "source": data.source,
-                "classes": data.classes,
-                "class_names": list(data.class_names) if data.class_names else None,
-                "input_shape": list(data.input_shape),
-                "mean": data.mean,
-                "std": data.std,
-                "train": sizes[0],
-                "test": sizes[1],
-                "val": sizes[2],
-            },
-        }
+        """What a run directory holds before its first epoch: the resolved config (model,
+        recipe, target, runtime, data), the spec as TOML, its layer table, the machine."""
         write_json(self.path / CONFIG, config)
         write_text(self.path / SPEC, spec.to_toml())
         write_json(self.path / TABLE, table.to_json())

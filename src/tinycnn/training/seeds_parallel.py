@@ -29,10 +29,10 @@ from ..spec import Spec
 from . import runs
 from .callbacks import Callback
 from .engine import train
-from .group import SeedsResult
 from .result import RunResult
 from .runs import RunDir
-from .stacked import run_stacked
+from .seeds_result import SeedsResult
+from .seeds_stacked import run_stacked
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -135,15 +135,19 @@ def run_seeds(
     recipe: Recipe,
     target: Target,
     runtime: Runtime,
-    seeds: list[int],
+    seeds: Sequence[int],
+    *,
     data_dir: str | Path | None = None,
     workers: int | None = None,
     stacked: bool = False,
     callbacks: Sequence[Callback] = (),
 ) -> SeedsResult:
     """One run per seed: in parallel processes, or (`stacked`) as one stacked model."""
+    seeds = list(seeds)
     if stacked:
-        return run_stacked(model, recipe, target, runtime, seeds, data_dir, callbacks=callbacks)
+        return run_stacked(
+            model, recipe, target, runtime, seeds, data_dir=data_dir, callbacks=callbacks
+        )
     if not seeds:
         raise ConfigError("no seeds given; give at least one (--seeds 1 or more)")
     procs, threads = workers_for(len(seeds))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import files
-from ..training.group import SeedsResult
+from ..training.seeds_result import SeedsResult
 from . import plots
 
 

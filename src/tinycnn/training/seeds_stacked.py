@@ -23,9 +23,9 @@ from ..settings import Recipe, Runtime
 from ..spec import Spec
 from . import runs
 from .callbacks import Callback
-from .group import SeedsResult
 from .loop import Trainer
 from .runs import RunDir
+from .seeds_result import SeedsResult
 
 
 def run_stacked(
@@ -34,6 +34,7 @@ def run_stacked(
     target: Target,
     runtime: Runtime,
     seeds: list[int],
+    *,
     data_dir: str | Path | None = None,
     data: Dataset | None = None,
     callbacks: Sequence[Callback] = (),

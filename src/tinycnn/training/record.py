@@ -1,0 +1,95 @@
+"""What a run directory gets from the trainer: its header before the first epoch, each epoch's
+checkpoint, best model and metrics, and the verdict at the end (through `RunDir`)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from ..rules import judge
+from . import machine, runs
+from .fast.replicas import replica_state
+from .result import RunResult
+from .runs import RunDir
+
+
+class Recording:
+    """The trainer's side of its run directories (`loop.Trainer` inherits it): one `RunDir`
+    per seed, each seed's history, and the epoch whose checkpoint is on disk."""
+
+    dirs: list[RunDir]
+    histories: list[list[dict[str, Any]]]
+    lr_steps: list[list[float]]
+    saved_epoch: int  # epoch of the checkpoint on disk (what a resume starts from)
+
+    def write_headers(self, data_dir: str | Path | None) -> None:
+        """Each run directory's header before the first epoch: the resolved settings (bf16
+        auto → on/off), the data as trained on (after a validation split: its statistics are the
+        training split's), the model and the machine. A stacked group's seeds get one each."""
+        env = machine.environment(self.device, self.threads, self.seeds[0])
+        if len(self.seeds) > 1:
+            env["stacked_seeds"] = list(self.seeds)
+        env["speed"] = self.speed
+        data, (train, test, val) = self.data, self.sizes()
+        config = {
+            "model": self.spec.to_dict(),
+            "recipe": dataclasses.asdict(self.recipe),
+            "target": dataclasses.asdict(self.target_given),
+            "runtime": dataclasses.asdict(self.runtime),
+            "data": {  # the folder resolved, so the run resumes from any working directory
+                "dir": None if data_dir is None else str(Path(data_dir).resolve()),
+                "name": data.name,
+                "source": data.source,
+                "classes": data.classes,
+                "class_names": list(data.class_names) if data.class_names else None,
+                "input_shape": list(data.input_shape),
+                "mean": data.mean,
+                "std": data.std,
+                "train": train,  # images used
+                "test": test,
+                "val": val,
+            },
+        }
+        for seed, d in zip(self.seeds, self.dirs, strict=True):
+            config["recipe"]["seed"] = seed  # a stacked group's seeds: one header each
+            d.write_header(config, self.spec, self.model.table, {**env, "seed": seed})
+
+    def _record(self, rows: list[dict[str, Any]], lrs: list[float]) -> None:
+        """Checkpoint first, then the best model, then the metrics: a write that fails (disk
+        full) leaves metrics.jsonl listing only epochs whose checkpoint exists, and a resume
+        from last.pt recomputes the rest exactly. A replica's last.pt holds its weights."""
+        single = len(self.seeds) == 1
+        judged = self.ema.module if self.ema else self.model  # the weights the rows measured
+        for history, row in zip(self.histories, rows, strict=True):
+            history.append(row)
+        self.lr_steps.append(lrs)
+        for s, d in enumerate(self.dirs):
+            weights = judged.state_dict() if single else replica_state(judged, s)
+            try:
+                state = self.state() if single else {"epoch": self.epoch, "model": weights}
+                d.save_checkpoint(runs.LAST, state)
+            except runs.RunWriteError:
+                for history in self.histories:  # not saved: not part of the run on disk
+                    history.pop()
+                self.lr_steps.pop()
+                raise
+        self.saved_epoch = self.epoch
+        key = f"{self.recipe.select}_acc"  # which split picks the best model: test or val
+        for s, (d, history) in enumerate(zip(self.dirs, self.histories, strict=True)):
+            if history[-1][key] >= max(m[key] for m in history):
+                weights = judged.state_dict() if single else replica_state(judged, s)
+                best = {"epoch": self.epoch, key: history[-1][key], "model": weights}
+                d.save_checkpoint(runs.BEST, best)
+            d.write_history(history, self.lr_steps)
+
+    def _finish(self, stopped: bool) -> list[RunResult]:
+        r, out = self.recipe, []
+        state = "stopped" if stopped else "finished"
+        for d, history in zip(self.dirs, self.histories, strict=True):
+            accs = [m["test_acc"] for m in history if "test_acc" in m]
+            verdict = judge(self.target, accs, self.params, r.epochs, self.rules)
+            d.write_verdict(verdict.to_json())
+            d.set_status(state, epoch=self.epoch)
+            out.append(RunResult(d.path, history, verdict, self.params, stopped))
+        return out

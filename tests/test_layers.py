@@ -27,8 +27,8 @@ LAYERS = [
     {"render", "rules"},
     {"settings"},  # the description layer ends here: no torch below this line
     {"data"},
-    {"builder", "modtable"},
-    {"describe"},
+    {"builder", "modtable", "nets"},
+    {"describe", "convert"},
     {"training"},
     {"reports", "deploy"},
     {"ladder", "bench", "api", "search"},

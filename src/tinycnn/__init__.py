@@ -28,6 +28,9 @@ _LAZY = {
     "train": ("api", "train"),
     "resume": ("api", "resume"),
     "run_seeds": ("api", "run_seeds"),
+    "run": ("api", "run"),
+    "spec_from_module": ("convert", "spec_from_module"),
+    "to_python": ("convert", "to_python"),
 }
 
 
@@ -59,7 +62,10 @@ __all__ = [
     "render_markdown",
     "render_text",
     "resume",
+    "run",
     "run_seeds",
+    "spec_from_module",
+    "to_python",
     "summary",
     "train",
     "verify",

@@ -72,18 +72,31 @@ def _module_summary(model: Any, size: tuple[int, int, int] | None) -> Table:
 
 
 def check(
-    model: str | Path | Spec,
+    model: str | Path | Spec | Any,
     preset: str | Path,
     epochs: int | None = None,
     input_size: Sequence[int] | str | None = None,
     classes: int | None = None,
+    declared: str | None = None,
 ) -> Verdict:
-    """A spec against a preset's rules that need no training (params, layers, dropout, epochs):
-    `tinycnn check` in Python. The accuracy rule is judged by training with the preset."""
-    spec, rules = zoo.resolve(model), load_preset(preset)
+    """A spec or your own module against a preset's rules that need no training (params,
+    layers, dropout, epochs): `tinycnn check` in Python. The accuracy rule is judged by
+    training with the preset. `declared`: what a module's trace cannot show ("gap, no-fc")."""
+    rules = load_preset(preset)
     size = _size(input_size) if input_size is not None else MNIST_INPUT
-    conds = static_conditions(rules, spec, epochs, size, classes or MNIST_CLASSES)
-    return Verdict(tuple(conds))
+    k = classes or MNIST_CLASSES
+    if isinstance(model, str | Path | Spec) and not _file_model(str(model)):
+        return Verdict(tuple(static_conditions(rules, zoo.resolve(model), epochs, size, k)))
+    from .nets import as_net  # your own module: judged from its traced table
+
+    net = as_net(model)
+    table = net.table(size, k)
+    return Verdict(tuple(static_conditions(rules, None, epochs, size, k, table, declared)))
+
+
+def _file_model(text: str) -> bool:
+    path, _, attr = text.rpartition(":")
+    return path.endswith(".py") and bool(attr)
 
 
 def _size(v: Sequence[int] | str) -> tuple[int, int, int]:

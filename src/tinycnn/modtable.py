@@ -31,7 +31,7 @@ KEEP_MODULES = (
     nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Softmax, nn.LogSoftmax, nn.Hardswish, nn.Mish,
 )  # fmt: skip
 KEEP_FUNCTIONS = {
-    F.relu, F.relu6, F.leaky_relu, F.gelu, F.silu, F.elu, F.dropout, F.dropout2d, F.softmax,
+    F.relu, F.relu6, F.leaky_relu, F.gelu, F.silu, F.elu, F.softmax,
     F.log_softmax, F.batch_norm, F.sigmoid, F.tanh, torch.relu, torch.sigmoid, torch.tanh,
     torch.softmax, torch.log_softmax, operator.mul, operator.truediv, operator.neg,
 }  # fmt: skip
@@ -39,6 +39,7 @@ KEEP_METHODS = {"relu", "sigmoid", "tanh", "softmax", "log_softmax", "contiguous
 MERGE = {operator.add, torch.add, torch.cat, operator.sub, torch.mul}  # where branches meet
 FLAT = {torch.flatten, "flatten", "view", "reshape"}
 POOL_FUNCTIONS = {F.max_pool2d: "maxpool", F.avg_pool2d: "avgpool"}
+DROPOUT_FUNCTIONS = {F.dropout, F.dropout2d, torch.dropout}  # a row each: presets judge its p
 
 
 class _Tracer(fx.Tracer):
@@ -138,6 +139,9 @@ class _Walk:
             s = _pair(s_arg) if s_arg not in (None, ()) else k
             p = _pair(node.kwargs.get("padding", node.args[3] if len(node.args) > 3 else 0))
             self._row(node, ins, self._window(node, first, k, s), POOL_FUNCTIONS[target], k, s, p)
+        elif target in DROPOUT_FUNCTIONS:
+            p = node.kwargs.get("p", node.args[1] if len(node.args) > 1 else 0.5)
+            self._row(node, ins, first, "dropout", drop=float(p))
         elif target in FLAT or target is F.adaptive_avg_pool2d or target in ("mean", torch.mean):
             self._global(node, ins, first)
         elif target in MERGE and len([f for _, f in ins]) > 1:
@@ -220,6 +224,7 @@ class _Walk:
         s: int | None = None,
         p: int | None = None,
         mod: nn.Module | None = None,
+        drop: float | None = None,
     ) -> None:
         self.fields[node] = out
         shape = _shape(node)[1:]
@@ -248,6 +253,7 @@ class _Walk:
             out.r if out else None,
             params,
             _macs(mod, shape, in_shape),
+            drop if mod is None or kind != "dropout" else float(mod.p),
         )
         self.rows.append(row)
 
@@ -277,9 +283,13 @@ def _hooks_table(module: nn.Module, x: torch.Tensor, name: str, why: str) -> Tab
         shape, inp = tuple(out.shape[1:]), tuple(args[0].shape[1:]) if args else ()
         ch = lambda s: s[0] if s else None  # noqa: E731
         n = lambda s: s[1] if len(s) == 3 else None  # noqa: E731
+        known = traced_kind(mod)  # a registered kind, so that presets judge its row
+        kind = known.name if known else type(mod).__name__.lower()
+        drop = float(mod.p) if kind == "dropout" else None
+        k = _pair(mod.kernel_size) if kind in ("conv", "maxpool", "avgpool") else None
         rows.append(
-            Row(names[id(mod)], type(mod).__name__.lower(), shape, n(inp), n(shape), ch(inp),
-                ch(shape), None, None, None, None, None, None, None, params, _macs(mod, shape, inp))
+            Row(names[id(mod)], kind, shape, n(inp), n(shape), ch(inp), ch(shape), None, k,
+                None, None, None, None, None, params, _macs(mod, shape, inp), drop)
         )  # fmt: skip
 
     names = {id(m): n for n, m in module.named_modules() if not list(m.children())}
@@ -301,4 +311,8 @@ def _hooks_table(module: nn.Module, x: torch.Tensor, name: str, why: str) -> Tab
     unique = {id(p): p.numel() for p in module.parameters()}
     outside = sum(unique.values()) - sum(r.params for r in rows)
     note = f"no receptive-field columns: torch.fx could not trace {name}.forward ({why})"
-    return Table(name, tuple(x.shape[1:]), out[0].numel(), tuple(rows), (note,), outside)
+    unseen = (
+        f"torch.fx could not trace {name}.forward, so calls of torch functions in it "
+        f"(F.dropout, F.avg_pool2d, …) are not in the table"
+    )
+    return Table(name, tuple(x.shape[1:]), out[0].numel(), tuple(rows), (note,), outside, unseen)

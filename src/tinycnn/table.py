@@ -44,6 +44,7 @@ class Row:
     r_out: int | None
     params: int
     macs: int  # multiply-adds per image
+    p: float | None = None  # a dropout's probability (presets judge it)
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,9 @@ class Table:
     rows: tuple[Row, ...]
     notes: tuple[str, ...] = ()  # what the reader must know (merged branches, unanalysed modules)
     params_outside: int = 0  # parameters used by no listed layer (a bare nn.Parameter in forward)
+    # why layers may be missing from the rows (a forward torch.fx could not trace: functional
+    # calls unseen), so that a rule about them is not decided from the rows alone
+    undecided: str = ""
 
     # text and HTML views, registered by render.py (imported with the package)
     _views: ClassVar[dict[str, Callable[[Table], str]]] = {}
@@ -114,6 +118,7 @@ class Table:
             "receptive_field": self.receptive_field,
             "param_bytes": self.param_bytes,
             "notes": list(self.notes),
+            "undecided": self.undecided,
             "layers": [{**asdict(r), "shape": list(r.shape)} for r in self.rows],
         }
 
@@ -153,7 +158,7 @@ def layer_table(
         cur.j, cur.r = j_in * step.stride, r_in + (step.span - 1) * j_in
         rows.append(
             Row(prim.name, prim.kind, cur.shape, n_in, cur.h, ch_in, cur.channels, step.pad,
-                step.k, step.stride, j_in, cur.j, r_in, cur.r, step.params, step.macs)
+                step.k, step.stride, j_in, cur.j, r_in, cur.r, step.params, step.macs, step.p)
         )  # fmt: skip
     if not rows:
         raise SpecError(f"{spec.name}: the spec lowers to no layers at all; add a conv")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .. import zoo
+from ..errors import ConfigError
 from ..render import render_json, render_markdown, render_text
 from ..table import layer_table
 from .common import input_args, shape_from_data
@@ -18,7 +19,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "file), derived from the spec by arithmetic (nothing is allocated; the test suite "
         "checks that arithmetic against every built zoo module).",
     )
-    p.add_argument("model", metavar="MODEL", help="zoo name (see `tinycnn zoo`) or spec .toml")
+    p.add_argument(
+        "model", metavar="MODEL",
+        help="zoo name (see `tinycnn zoo`), spec .toml, or your module as file.py:NAME",
+    )  # fmt: skip
     p.add_argument(
         "--input",
         metavar="CxHxW",
@@ -38,6 +42,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "point for your own spec file).",
     )
     p.add_argument("name", nargs="?", metavar="NAME", help="model to print as a TOML spec")
+    p.add_argument(
+        "--python", action="store_true",
+        help="print NAME as a readable nn.Module class instead (shapes and RF per layer)",
+    )  # fmt: skip
     p.set_defaults(func=cmd_zoo)
 
     p = sub.add_parser("presets", help="list the assignment presets and their rules")
@@ -49,9 +57,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Check MODEL against a preset's static rules (params, layers, dropout, "
         "epochs); the accuracy rule is checked by `tinycnn train --preset`.",
     )
-    p.add_argument("model", metavar="MODEL", help="zoo name or spec .toml")
+    p.add_argument("model", metavar="MODEL", help="zoo name, spec .toml or file.py:NAME")
     p.add_argument("--preset", required=True, metavar="NAME|FILE")
     p.add_argument("--epochs", type=int, metavar="N", help="also check the epoch rules")
+    p.add_argument(
+        "--declare", metavar="FEATURES",
+        help="what your module's trace cannot show, e.g. 'gap, dropout=0.069, no-fc'",
+    )  # fmt: skip
     input_args(p)
     p.set_defaults(func=cmd_check)
 
@@ -59,6 +71,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_summary(args: argparse.Namespace) -> int:
     from ..describe import summary
 
+    if is_file_model(args.model):  # your own module: traced on the data's input (torch loads)
+        from ..nets import from_file
+
+        shape = args.input or shape_from_data(args)[0]
+        print(_render(args)(summary(from_file(args.model).fresh(), shape)))
+        return 0
     spec = zoo.resolve(args.model)
     if args.input is not None:
         table = summary(spec, args.input, args.classes)
@@ -67,12 +85,29 @@ def cmd_summary(args: argparse.Namespace) -> int:
     else:
         shape, classes = shape_from_data(args)
         table = summary(spec, shape, args.classes or classes)
-    render = render_json if args.json else render_markdown if args.markdown else render_text
-    print(render(table))
+    print(_render(args)(table))
     return 0
 
 
+def _render(args: argparse.Namespace):  # noqa: ANN202
+    return render_json if args.json else render_markdown if args.markdown else render_text
+
+
+def is_file_model(model: str) -> bool:
+    """`path/to/file.py:NAME` (the check of nets.is_file_model, without importing torch)."""
+    path, _, attr = model.rpartition(":")
+    return path.endswith(".py") and bool(attr)
+
+
 def cmd_zoo(args: argparse.Namespace) -> int:
+    if args.python:
+        if not args.name:
+            raise ConfigError("--python prints one model: give its NAME, e.g. tinycnn zoo "
+                              f"{zoo.DEFAULT_MODEL} --python")  # fmt: skip
+        from ..convert import to_python  # torch: builds the modules it prints
+
+        print(to_python(zoo.get(args.name)), end="")
+        return 0
     if args.name:  # a file to save and edit: its spec takes the file's name (mine.toml → mine)
         spec = zoo.get(args.name)
         text = spec.to_toml().replace(f'name = "{spec.name}"\n', "", 1)
@@ -112,12 +147,20 @@ def cmd_presets(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from ..rules import load_preset, static_conditions
 
-    preset, spec = load_preset(args.preset), zoo.resolve(args.model)
+    preset = load_preset(args.preset)
     shape, classes = shape_from_data(args)
-    conds = static_conditions(preset, spec, args.epochs, shape, classes)
+    if is_file_model(args.model):  # judged from its traced table
+        from ..nets import from_file
+
+        net = from_file(args.model)
+        name, table, spec = net.name, net.table(shape, classes), None
+    else:
+        spec = zoo.resolve(args.model)
+        name, table = spec.name, None
+    conds = static_conditions(preset, spec, args.epochs, shape, classes, table, args.declare)
     ok = all(c.ok for c in conds)
     print(
-        f"{'PASS' if ok else 'FAIL'}  {spec.name} vs {preset.name}: "
+        f"{'PASS' if ok else 'FAIL'}  {name} vs {preset.name}: "
         + " · ".join(c.text if c.ok else f"✗ {c.text}" for c in conds)
     )
     if preset.target is not None:

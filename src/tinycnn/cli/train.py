@@ -7,6 +7,7 @@ import dataclasses
 import shutil
 import sys
 import tempfile
+import warnings
 from typing import Any
 
 from .. import zoo
@@ -23,12 +24,16 @@ def add_train_parser(sub: Any) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "train",
         help="train a model and judge it against a target",
-        description=f"Train MODEL (zoo name or spec .toml; default {zoo.DEFAULT_MODEL}) on "
-        "bundled MNIST or --data-dir. Settings: defaults < a zoo model's own recipe (tinycnn "
-        "zoo) < --config FILE < flags. Every run gets a new directory under --out with its "
-        "config, metrics, verdict and checkpoints.",
+        description="Train MODEL (zoo name, spec .toml or file.py:NAME; default "
+        f"{zoo.DEFAULT_MODEL}) on bundled MNIST or --data-dir. Settings: defaults < a zoo "
+        "model's own recipe (tinycnn zoo) < --config FILE < flags. Every run gets a new "
+        "directory under --out with its config, metrics, verdict and checkpoints.",
     )
-    p.add_argument("model", nargs="?", metavar="MODEL", help="zoo name or spec .toml")
+    p.add_argument(
+        "model", nargs="?", metavar="MODEL",
+        help="zoo name, spec .toml, or your own nn.Module as path/to/file.py:NAME (a class, a "
+        "function returning a module, or a module)",
+    )  # fmt: skip
     p.add_argument("--config", metavar="FILE", help="TOML file with [recipe]/[target]/[runtime]")
     p.add_argument("--data-dir", metavar="DIR", help="folder of IDX files (default: bundled)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
@@ -83,7 +88,10 @@ def resolve_configs(args: argparse.Namespace) -> tuple[Recipe, Target, Runtime]:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from ..api import resume, run  # with report.md; matplotlib loads only when training
+    from ..nets import NotKept
     from ..training.callbacks import ProgressBar, format_epoch
+
+    warnings.simplefilter("ignore", NotKept)  # said in its own line at the start, below
     from ..training.runs import read_run
 
     check_value("seeds", args.seeds)
@@ -92,9 +100,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     recipe, target, runtime = resolve_configs(args)
 
     def start(trainer) -> None:  # noqa: ANN001
-        t = trainer.model.table
+        t = trainer.table
         print(
-            f"{trainer.spec.name}: {t.total_params:,} params, receptive field "
+            f"{trainer.name}: {t.total_params:,} params, receptive field "
             f"{t.receptive_field}; {trainer.data.name}: {_sizes(trainer.sizes())}; "
             f"{trainer.device}, "
             f"{trainer.threads} threads; seed "
@@ -103,7 +111,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         own = zoo.recipe(args.model or zoo.DEFAULT_MODEL) if not args.resume else {}
         if own:  # say so: these differ from the defaults README describes
             used = ", ".join(f"{k} {getattr(trainer.recipe, k):g}" for k in own)
-            print(f"recipe: {used} ({trainer.spec.name}'s own from the zoo, unless you set them)")
+            print(f"recipe: {used} ({trainer.name}'s own from the zoo, unless you set them)")
+        if trainer.unkept:  # a module that can be neither exported nor traced: said now
+            print(f"note: {NotKept(trainer.name, trainer.unkept)}")
         print(f"run directory: {trainer.run_dir}", flush=True)
 
     def epoch(m: dict) -> None:

@@ -68,7 +68,7 @@ def export_onnx(run_dir: str | Path, out: str | Path, checkpoint: str = "last") 
     meta = {
         "tinycnn_version": version("tinycnn"),
         "run": p.run.path.name,
-        "model": p.run.spec.name,
+        "model": p.run.model_name,
         "data_set": p.data_name,
         "class_names": json.dumps(list(p.class_names)),
         "input": f"float32 N×{'×'.join(map(str, p.shape))} raw pixels 0–255 (normalised inside)",

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
+from ..builder import TinyNet
 from ..data import MNIST, standardize
 from ..errors import DataError
 from ..training import runs
@@ -43,11 +45,12 @@ class Predictor:
             )
         self.run, self.model = load_model(path)
         self.model.float().eval()
+        self.table = self.run.table()  # a spec's, or the table your module's run traced
         data = run.config.get("data", {})
         self.shape = tuple(data.get("input_shape", (1, 28, 28)))
         self.mean, self.std = data["mean"], data["std"]
         self.data_name = data.get("name", MNIST)
-        k = data.get("classes", self.model.table.classes)
+        k = data.get("classes", self.table.classes)
         self.class_names = tuple(data.get("class_names") or [str(c) for c in range(k)])
 
     @property
@@ -86,11 +89,11 @@ class Predictor:
         """Each conv layer's feature maps for one uint8 (C, H, W) image: (name, (ch, h, w)),
         taken after the conv's BN and ReLU (what the next layer sees)."""
         h = standardize(x.unsqueeze(0), self.mean, self.std)
+        if not isinstance(self.model, TinyNet):
+            return self._conv_outputs(h)
         out: list[tuple[str, torch.Tensor]] = []
         current: str | None = None
-        for (name, module), row in zip(
-            self.model.named_children(), self.model.table.rows, strict=True
-        ):
+        for (name, module), row in zip(self.model.named_children(), self.table.rows, strict=True):
             h = module(h)
             if row.kind == "conv":
                 current = name
@@ -99,4 +102,19 @@ class Predictor:
                 out[-1] = (current, h[0])
             elif row.kind != "dropout":
                 current = None
+        return out
+
+    def _conv_outputs(self, h: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
+        """Your own module: each conv's output maps, caught by forward hooks (an exported
+        network has no modules left to hook: no maps)."""
+        out: list[tuple[str, torch.Tensor]] = []
+        convs = [(n, m) for n, m in self.model.named_modules() if isinstance(m, nn.Conv2d)]
+        hooks = [
+            m.register_forward_hook(lambda mod, a, y, n=n: out.append((n, y[0]))) for n, m in convs
+        ]
+        try:
+            self.model(h)
+        finally:
+            for hook in hooks:
+                hook.remove()
         return out

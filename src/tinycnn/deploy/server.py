@@ -45,7 +45,7 @@ class OnnxScorer:
 
 
 def info(p: Predictor, onnx: str | None) -> dict[str, Any]:
-    t = p.model.table
+    t = p.table
     rows = [
         {"name": r.name, "kind": r.kind, "shape": list(r.shape), "kernel": r.kernel,
          "stride": r.stride, "padding": r.padding, "j_in": r.j_in, "j_out": r.j_out,
@@ -54,7 +54,7 @@ def info(p: Predictor, onnx: str | None) -> dict[str, Any]:
     ]  # fmt: skip
     return {
         "run": p.run.path.name,
-        "model": p.run.spec.name,
+        "model": p.run.model_name,
         "params": t.total_params,
         "data": p.data_name,
         "classes": list(p.class_names),

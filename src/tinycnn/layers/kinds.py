@@ -178,7 +178,8 @@ register(
 register(Kind("relu", "relu", _keep, _relu_module, traced=("ReLU",)))
 register(
     Kind(
-        "dropout", "drop", _keep, _dropout_module, fields=frozenset({"p", "channel"}),
+        "dropout", "drop", lambda prim, cur, where: Step(p=prim.p), _dropout_module,
+        fields=frozenset({"p", "channel"}),
         lower=_dropout_lower, traced=("Dropout", "Dropout2d"), features=lambda row: ("dropout",),
     )
 )  # fmt: skip

@@ -108,6 +108,7 @@ class Step:
     span: int = 1  # input pixels one window covers: k, or d·(k−1)+1 for a dilated conv
     params: int = 0
     macs: int = 0  # multiply-adds
+    p: float | None = None  # a dropout's probability, for its row
 
 
 Lowered = list[tuple[str, dict[str, Any]]]  # (kind, Prim fields) per primitive

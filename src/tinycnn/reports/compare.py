@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import TinyCnnError
-from ..table import layer_table
 from ..training.runs import read_run
 
 COLUMNS = (
@@ -48,14 +47,14 @@ def compare_row(path: str | Path) -> dict[str, Any]:
     run = read_run(path)
     m, cfg = run.metrics, run.config
     recipe, target = cfg["recipe"], cfg["target"]
-    params = layer_table(run.spec, *run.input).total_params
+    params = run.table().total_params
     goal, k = target.get("target"), target.get("consistent", 1)
     verdict = ("PASS" if run.verdict["passed"] else "FAIL") if run.verdict else run.state
     used = (("limit_train", "train"), ("limit_test", "test"), ("val", "val"))
     limits = ", ".join(f"{short} {recipe[n]:,}" for n, short in used if recipe.get(n)) or None
     return {
         "run": str(run.path),
-        "model": run.spec.name,
+        "model": run.model_name,
         "data": cfg.get("data", {}).get("name", "MNIST"),
         "seed": recipe.get("seed"),
         "limits": limits,

@@ -10,7 +10,6 @@ from typing import Any
 
 from ..data import Dataset
 from ..render import render_markdown
-from ..table import layer_table
 from ..training import runs
 from ..training.callbacks import Callback
 from ..training.result import RunResult
@@ -29,7 +28,7 @@ def write_figures(run: Run, ev: Evaluation, data: Dataset) -> dict[str, str]:
     things = "digits" if data.is_mnist else "images"  # "digit" only where they are digits
     names, x = data.class_names, data.test_x
     figs = {
-        "Learning curves": plots.learning_curves([run.metrics], target, run.spec.name),
+        "Learning curves": plots.learning_curves([run.metrics], target, run.model_name),
         "Learning rate per step": plots.lr_curve(run.lr_steps(), steps),
         "Confusion matrix": plots.confusion(ev.confusion, names),
         f"Misclassified test {things} (true→pred, confidence)": plots.mistakes_grid(
@@ -97,15 +96,35 @@ def _no_target(run: Run) -> list[str]:
     ]
 
 
+def _model_lines(run: Run) -> list[str]:
+    """A spec as its TOML; your own module as where it came from and what the run kept."""
+    if not run.is_module:
+        return [run.spec.description, "", "```toml", run.spec.to_toml().rstrip(), "```", ""]
+    m = run.config["model"]
+    origin, kept = m["module"], m.get("kept")
+    where = (
+        f"`{origin['file']}`, `{origin['attr']}` (sha256 {origin['sha256'][:12]}…)"
+        if origin.get("kind") == "file"
+        else f"Python (`{origin.get('object', run.model_name)}`)"
+    )
+    keeps = (
+        f"This run keeps {', '.join(f'`{k}`' for k in kept)}, so evaluate, predict, export "
+        f"and serve work on it without your code."
+        if isinstance(kept, list) and kept
+        else f"It could not be saved with the run ({kept}): evaluate it in Python."
+    )
+    return [f"Your own `nn.Module` **{run.model_name}**, from {where}. {keeps}", ""]
+
+
 def write_report(run_dir: str | Path, data_dir: str | Path | None = None) -> Path:
     run, ev, data = evaluate_run(run_dir, data_dir)
     pictures = write_figures(run, ev, data)
     rd = RunDir(run.path)
     rd.write_data(EVALUATION, ev.to_json())
-    table = layer_table(run.spec, *run.input)
+    table = run.table()
     verdict = run.verdict["line"] if run.verdict else f"(run {run.status.get('state')})"
     lines = [
-        f"# {run.spec.name} — {run.name}",
+        f"# {run.model_name} — {run.name}",
         "",
         f"**Verdict:** `{verdict}`",
         "",
@@ -121,12 +140,7 @@ def write_report(run_dir: str | Path, data_dir: str | Path | None = None) -> Pat
         "",
         "## Model",
         "",
-        run.spec.description,
-        "",
-        "```toml",
-        run.spec.to_toml().rstrip(),
-        "```",
-        "",
+        *_model_lines(run),
         "## Layer table",
         "",
         render_markdown(table),

@@ -155,17 +155,25 @@ def features(table: Table) -> dict[str, bool]:
 
 def static_conditions(
     preset: Preset,
-    spec: Spec,
+    spec: Spec | None,
     epochs: int | None = None,
     input_shape: tuple[int, int, int] = MNIST_INPUT,
     classes: int = MNIST_CLASSES,
     table: Table | None = None,
+    declared: str | None = None,
 ) -> list[Condition]:
     """Every rule that can be checked without training; `epochs` checks the epoch rules too.
-    `table`: the spec's layer table for that input, where the caller has it already."""
-    table = table or layer_table(spec, input_shape, classes)
+    Judged from the layer table (`table`, where the caller has it; a spec's or a traced
+    module's), so a spec and your own nn.Module are judged alike. A rule the table cannot decide
+    (a forward torch.fx could not trace) fails, saying why, unless `declared` says it:
+    "gap, dropout=0.069, no-fc" (see `Target.declared`)."""
+    if table is None:
+        if spec is None:
+            raise ValueError("static_conditions needs a spec or a table")
+        table = layer_table(spec, input_shape, classes)
     n = table.total_params
     out: list[Condition] = []
+    said = parse_declared(declared)
 
     def add(name: str, ok: bool, text: str) -> None:
         out.append(Condition(name, ok, text))
@@ -191,15 +199,46 @@ def static_conditions(
             ok = epochs == preset.epochs_exactly
             add("epochs", ok, f"{epochs} {'=' if ok else '≠'} {preset.epochs_exactly} epochs")
     have = features(table)
-    for f in preset.requires:
-        add(f, have[f], f"{'has' if have[f] else 'no'} {FEATURES[f]}")
-    for f in preset.forbids:
-        add(f, not have[f], f"{'has' if have[f] else 'no'} {FEATURES[f]}")
+    for f, wanted in [*((f, True) for f in preset.requires), *((f, False) for f in preset.forbids)]:
+        if f in said:  # the user's word, marked as such
+            has = said[f] is not False
+            add(f, has == wanted, f"{'has' if has else 'no'} {FEATURES[f]} (declared)")
+        elif table.undecided and not have[f]:  # absent from the rows, which may miss it
+            add(f, False, f"{FEATURES[f]} not decided: {table.undecided}; say it with "
+                          f"--declare {f if wanted else 'no-' + f}")  # fmt: skip
+        else:
+            add(f, have[f] == wanted, f"{'has' if have[f] else 'no'} {FEATURES[f]}")
     if preset.dropout_p is not None:
-        ps = sorted({p.p for p in spec.expand(classes) if p.kind == "dropout"})
+        ps = sorted({r.p for r in table.rows if r.kind == "dropout" and r.p is not None})
+        text = ""
+        if isinstance(said.get("dropout"), float):
+            ps, text = [said["dropout"]], " (declared)"
         ok = ps == [preset.dropout_p]
         shown = ", ".join(f"{p:g}" for p in ps) or "none"
-        add("dropout_p", ok, f"dropout p {shown} {'=' if ok else '≠'} {preset.dropout_p:g}")
+        add("dropout_p", ok, f"dropout p {shown} {'=' if ok else '≠'} {preset.dropout_p:g}{text}")
+    return out
+
+
+def parse_declared(text: str | None) -> dict[str, bool | float]:
+    """ "gap, dropout=0.069, no-fc" → {"gap": True, "dropout": 0.069, "fc": False}."""
+    out: dict[str, bool | float] = {}
+    for part in (text or "").replace(" ", "").split(","):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        absent = name.startswith("no-")
+        name = name.removeprefix("no-")
+        if name not in FEATURES:
+            raise ConfigError(
+                f"declared {part!r}: use features of {', '.join(FEATURES)}, 'no-FEATURE', or "
+                f"dropout=P"
+            )
+        try:
+            out[name] = float(value) if value else not absent
+        except ValueError:
+            raise ConfigError(
+                f"declared {part!r}: P must be a number, e.g. dropout=0.069"
+            ) from None
     return out
 
 
@@ -208,23 +247,19 @@ def as_dict(preset: Preset) -> dict[str, Any]:
 
 
 def preset_rules(
-    spec: Spec,
-    epochs: int,
-    target: Target,
-    input_shape: tuple[int, int, int] = MNIST_INPUT,
-    classes: int = MNIST_CLASSES,
+    name: str, table: Table, epochs: int, target: Target
 ) -> tuple[Target, list[Condition]]:
     """A run's target with its preset applied: the preset's accuracy rule becomes the target,
     and its other rules are checked now, before training (a broken one is a BudgetError)."""
     if target.preset is None:
         return target, []
     p = load_preset(target.preset)
-    rules = static_conditions(p, spec, epochs, input_shape, classes)
+    rules = static_conditions(p, None, epochs, table=table, declared=target.declared)
     broken = [c.text for c in rules if not c.ok]
     if broken:
         raise BudgetError(
-            f"{spec.name} breaks preset {p.name}: {'; '.join(broken)}; "
-            f"change the spec or recipe (tinycnn presets lists the rules)"
+            f"{name} breaks preset {p.name}: {'; '.join(broken)}; "
+            f"change the model or recipe (tinycnn presets lists the rules)"
         )
     return with_preset(target), rules
 

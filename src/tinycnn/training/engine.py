@@ -10,6 +10,7 @@ result.verdict.line()  # 'PASS  test ≥ 99.40% in each of the last 3 epochs (�
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from .. import zoo
 from ..data import Dataset, load
 from ..errors import ConfigError, TinyCnnError
+from ..nets import NotKept, as_net
 from ..rules import Target
 from ..settings import Recipe, Runtime, layered, make
 from ..spec import Spec
@@ -38,21 +40,24 @@ def train(
     run_dir: Path | None = None,  # made by RunDir.create (a seeds group names them first)
     callbacks: Sequence[Callback] = (),
 ) -> RunResult:
-    """Train `model` (zoo name, spec file or Spec) in a new run directory and judge the result.
+    """Train `model` in a new run directory and judge the result: a zoo name, a spec (.toml or
+    `Spec`), or your own nn.Module (instance, class, function returning one, `file.py:NAME`).
     `callbacks` see the run (a progress bar joins them where `runtime.progress`); nothing is
     printed. `run_dir`: an empty directory made by `RunDir.create`; `data`:
     an already loaded data set (e.g. without its test split) in place of `data_dir`'s."""
-    spec = zoo.resolve(model)
+    net = as_net(model)
     data = load(data_dir) if data is None else data
     recipe, target = settle(model, recipe, target, data.target)
     runtime = runtime or Runtime()
-    rd = RunDir(run_dir) if run_dir else RunDir.create(runtime.out, runs.run_name(spec.name, data))
+    rd = RunDir(run_dir) if run_dir else RunDir.create(runtime.out, runs.run_name(net.name, data))
     with rd.locked():
         try:
-            trainer = Trainer(spec, recipe, target, runtime, data, rd)
+            trainer = Trainer(net, recipe, target, runtime, data, rd)
         except TinyCnnError:
             rd.discard()  # refused before training (budget, spec): leave no empty run
             raise
+        if trainer.unkept:  # said at the start, not found out at the end
+            warnings.warn(NotKept(trainer.name, trainer.unkept), stacklevel=2)
         trainer.write_headers(data_dir)
         return trainer.fit(_callbacks(trainer.runtime, callbacks))
 
@@ -85,10 +90,12 @@ def resume(
     changes: dict[str, Any] | None = None,
     epochs: int | None = None,
     callbacks: Sequence[Callback] = (),
+    model: Any = None,
 ) -> RunResult:
     """Continue an interrupted run from its last checkpoint, in the same directory: with
     `runtime`, or else the run's saved runtime with `changes` (field → value) applied.
-    `epochs` raises the epoch count (constant, step and plateau schedules only)."""
+    `epochs` raises the epoch count (constant, step and plateau schedules only). `model`: your
+    module again, for a run of one defined in Python (a file's is rebuilt from its copy)."""
     rd = RunDir(run_dir)
     run = rd.read()  # one-line errors for a foreign or damaged directory
     d, cfg, ckpt = run.path, run.config, run.path / runs.LAST
@@ -113,7 +120,8 @@ def resume(
         runtime = runtime or make(Runtime, {**cfg["runtime"], **(changes or {})})
         data_dir = cfg["data"]["dir"]
         data = load(data_dir)
-        trainer = Trainer(run.spec, recipe, target, runtime, data, rd)
+        net = as_net(model) if model is not None else run.net()
+        trainer = Trainer(net, recipe, target, runtime, data, rd)
         trainer.load_state(rd.load_checkpoint(runs.LAST, LAST_KEYS, trainer.device))
         if recipe.epochs != cfg["recipe"]["epochs"]:
             rd.write_recipe(recipe)

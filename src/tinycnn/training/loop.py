@@ -20,14 +20,15 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from ..builder import TinyNet, build
+from ..builder import build
 from ..data import Dataset, split_val
-from ..errors import ResumeAt, TrainingDiverged, TrainingInterrupted
+from ..errors import ConfigError, ResumeAt, TrainingDiverged, TrainingInterrupted
+from ..nets import ModuleNet, Net, SpecNet, as_net, keep_files
 from ..rules import Target, check_budget, check_memory, preset_rules
 from ..settings import Recipe, Runtime
 from ..spec import Spec
-from ..table import layer_table
 from . import augment as aug
 from . import runs
 from .callbacks import Callback
@@ -54,7 +55,7 @@ class Trainer(Recording):
 
     def __init__(
         self,
-        spec: Spec,
+        spec: Spec | Net,
         recipe: Recipe,
         target: Target,
         runtime: Runtime,
@@ -62,7 +63,10 @@ class Trainer(Recording):
         run_dir: RunDir | Sequence[RunDir],
         seeds: Sequence[int] | None = None,
     ):
-        self.spec, self.recipe = spec, recipe
+        # a spec, or your own module (nets.py): the same loop trains both
+        self.source = as_net(spec)
+        self.spec = self.source.spec if isinstance(self.source, SpecNet) else None
+        self.name, self.recipe = self.source.name, recipe
         self.seeds = list(seeds or [recipe.seed])
         self.dirs = [run_dir] if isinstance(run_dir, RunDir) else list(run_dir)
         self.run_dirs = [d.path for d in self.dirs]
@@ -73,23 +77,29 @@ class Trainer(Recording):
         # resolved, so the saved config says what ran (and a resume runs the same)
         self.runtime = runtime = speed.resolve(runtime, dev)
         r = recipe
-        # budgets from the table's arithmetic, before a single tensor of the model is allocated
-        table = layer_table(spec, data.input_shape, data.classes)
+        # budgets from the table (a spec's arithmetic: nothing of the model is allocated yet)
+        self.table = table = self.source.table(data.input_shape, data.classes)
         self.params = table.total_params
-        check_budget(target, spec.name, self.params, r.epochs)
-        check_memory(spec.name, table, r.batch_size * S, S)
+        check_budget(target, self.name, self.params, r.epochs)
+        check_memory(self.name, table, r.batch_size * S, S)
         self.target_given = target  # what the run was asked; `target`: with its preset applied
-        self.target, self.rules = preset_rules(
-            spec, r.epochs, target, data.input_shape, data.classes
-        )
-        nets = []
-        for seed in self.seeds:  # global RNG: parameter init here, dropout masks later
-            torch.manual_seed(seed)
-            nets.append(build(spec, data.input_shape, data.classes))
-        self.model: TinyNet = nets[0]
+        self.target, self.rules = preset_rules(self.name, table, r.epochs, target)
+        # global RNG: each seed's parameter init here, dropout masks later
+        nets = [self.source.build(data.input_shape, data.classes, seed) for seed in self.seeds]
+        self.model: nn.Module = nets[0]
         if S > 1:  # the replicas start from exactly the single runs' weights
-            self.model = build(spec, data.input_shape, data.classes, replicas=S)
+            if self.spec is None:
+                raise ConfigError(
+                    f"{self.name}: seeds stacked into one model need a spec; train your own "
+                    f"module's seeds one by one (drop --stacked)"
+                )
+            self.model = build(self.spec, data.input_shape, data.classes, replicas=S)
             load_replicas(self.model, nets)
+        # what a module's run keeps to be rebuilt later (made before any speed option swaps in)
+        self.kept, self.unkept = ({}, "")
+        if isinstance(self.source, ModuleNet):
+            with torch.random.fork_rng(devices=[]):
+                self.kept, self.unkept = keep_files(self.source, self.model, data.input_shape)
         self.model.to(dev)
         if r.val:  # carved from the training images, the same for every seed (val_seed)
             data = split_val(data, r.val, r.val_seed)
@@ -173,7 +183,7 @@ class Trainer(Recording):
         x = aug.train_input(self.train_x[idx], self.strengths, self.g_aug, self.mean, self.std)
         y = self.train_y[idx]
         with self._autocast():
-            out = self.net(x)
+            out = self.net(x).flatten(1)  # your own module may end on (N, classes, 1, 1)
             loss = F.cross_entropy(out.float(), y, label_smoothing=self.recipe.label_smoothing)
         self.loss_sum += loss.detach() * len(idx)
         self.correct += (out.argmax(1) == y).sum()

@@ -33,7 +33,7 @@ class Recording:
         env["speed"] = self.speed
         data, (train, test, val) = self.data, self.sizes()
         config = {
-            "model": self.spec.to_dict(),
+            "model": self.source.record(),  # a spec, or where your module came from
             "recipe": dataclasses.asdict(self.recipe),
             "target": dataclasses.asdict(self.target_given),
             "runtime": dataclasses.asdict(self.runtime),
@@ -51,9 +51,14 @@ class Recording:
                 "val": val,
             },
         }
+        if self.spec is not None:
+            kept: dict[str, bytes | str] = {runs.SPEC: self.spec.to_toml()}
+        else:  # the module's source, or its export: it can be rebuilt without your code
+            kept = dict(self.kept)
+            config["model"]["kept"] = sorted(kept) or self.unkept
         for seed, d in zip(self.seeds, self.dirs, strict=True):
             config["recipe"]["seed"] = seed  # a stacked group's seeds: one header each
-            d.write_header(config, self.spec, self.model.table, {**env, "seed": seed})
+            d.write_header(config, self.table, {**env, "seed": seed}, kept)
 
     def _record(self, rows: list[dict[str, Any]], lrs: list[float]) -> None:
         """Checkpoint first, then the best model, then the metrics: a write that fails (disk

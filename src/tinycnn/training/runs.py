@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
-from ..builder import TinyNet, build
+from .. import nets
+from ..builder import build
 from ..data import Dataset
 from ..defaults import MNIST_CLASSES, MNIST_INPUT
 from ..errors import TinyCnnError
@@ -38,9 +40,10 @@ from ..files import (  # noqa: F401 - RunWriteError and the writers: a run's fil
     write_jsonl,
     write_text,
 )
+from ..nets import ModuleNet, Net, SpecNet
 from ..settings import Recipe
 from ..spec import Spec
-from ..table import Table
+from ..table import Row, Table, layer_table
 
 # what a run directory holds
 CONFIG, METRICS, LR_STEPS = "config.json", "metrics.jsonl", "lr_steps.jsonl"
@@ -79,14 +82,21 @@ class RunDir:
 
     # ----- writing -------------------------------------------------------------------------
     def write_header(
-        self, config: dict[str, Any], spec: Spec, table: Table, env: dict[str, Any]
+        self,
+        config: dict[str, Any],
+        table: Table,
+        env: dict[str, Any],
+        kept: dict[str, bytes | str],
     ) -> None:
         """What a run directory holds before its first epoch: the resolved config (model,
-        recipe, target, runtime, data), the spec as TOML, its layer table, the machine."""
+        recipe, target, runtime, data), the layer table, the machine, and the files that
+        rebuild the model (spec.toml; a module's source file or its export)."""
         write_json(self.path / CONFIG, config)
-        write_text(self.path / SPEC, spec.to_toml())
         write_json(self.path / TABLE, table.to_json())
         write_json(self.path / ENV, env)
+        for name, content in kept.items():
+            data = content.encode() if isinstance(content, str) else content
+            atomic_write_bytes(self.path / name, data)
 
     def write_recipe(self, recipe: Recipe) -> None:
         """A resume that trains more epochs records them."""
@@ -179,8 +189,45 @@ class Run:
     status: dict[str, Any]
 
     @property
+    def is_module(self) -> bool:
+        """A run of your own nn.Module (not of a spec)."""
+        return "module" in self.config["model"]
+
+    @property
+    def model_name(self) -> str:
+        return str(self.config["model"].get("name", "?"))
+
+    @property
     def spec(self) -> Spec:
+        if self.is_module:
+            raise RunDirError(
+                f"{self.path}: a run of your own module {self.model_name}, which has no spec"
+            )
         return Spec.from_dict(self.config["model"])
+
+    def table(self) -> Table:
+        """The model's layer table: a spec's by arithmetic, a module's as its run traced it."""
+        if not self.is_module:
+            return layer_table(self.spec, *self.input)
+        t = _json(self.path / TABLE)
+        rows = tuple(Row(**{**r, "shape": tuple(r["shape"])}) for r in t["layers"])
+        outside = t["total_params"] - sum(r.params for r in rows)
+        shape, notes = tuple(t["input_shape"]), tuple(t["notes"])
+        return Table(t["model"], shape, t["classes"], rows, notes, outside, t.get("undecided", ""))
+
+    def net(self) -> Net:
+        """What trains again on a resume: the spec, or the module from its kept source file."""
+        if not self.is_module:
+            return SpecNet(self.spec)
+        record = self.config["model"]
+        if not (self.path / nets.SOURCE).is_file():
+            raise RunDirError(
+                f"{self.path}: {self.model_name} was defined in Python, so its run keeps an "
+                f"export for inference only; resume it in Python: tinycnn.resume(run_dir, "
+                f"model=YourNet)"
+            )
+        factory = nets.FileFactory(str(self.path / nets.SOURCE), record["module"]["attr"])
+        return ModuleNet(self.model_name, factory, record["module"])
 
     @property
     def name(self) -> str:
@@ -251,18 +298,21 @@ def load_checkpoint(path: Path, keys: tuple[str, ...] = ("model",), device: Any 
     return state
 
 
-def load_model(path: str | Path) -> tuple[Run, TinyNet]:
+def load_model(path: str | Path) -> tuple[Run, nn.Module]:
     """A run directory (its last checkpoint) or a checkpoint file inside one → (run, model)."""
     p = Path(path)
     ckpt = p / LAST if p.is_dir() else p
     run = read_run(p if p.is_dir() else p.parent)
     state = load_checkpoint(ckpt)
-    model = build(run.spec, *run.input)
+    if run.is_module:  # your own module, from the source file or export its run kept
+        model = nets.rebuild(run.path, run.config["model"])
+    else:
+        model = build(run.spec, *run.input)
     try:  # a run with Recipe(ema=…) was evaluated with its average of the weights
         model.load_state_dict(state["ema"]["model"] if state.get("ema") else state["model"])
     except (RuntimeError, KeyError, TypeError):
         raise RunDirError(
-            f"{ckpt}: its weights do not fit the run's model {run.spec.name}; the file comes "
+            f"{ckpt}: its weights do not fit the run's model {run.model_name}; the file comes "
             f"from another run: use this run's own checkpoint"
         ) from None
     return run, model.eval()

@@ -36,7 +36,8 @@ def _batches(
         if replicas > 1:
             inp = inp.repeat(1, replicas, 1, 1)  # replica s reads channel group s
         with autocast(x.device, bf16):
-            yield rows, net(inp).float()
+            out = net(inp).float()
+            yield rows, out.flatten(1) if replicas == 1 else out  # (N, classes, 1, 1) too
 
 
 @torch.no_grad()

@@ -20,9 +20,9 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from .. import zoo
 from ..data import load
 from ..errors import ConfigError, ResumeAt, TrainingInterrupted
+from ..nets import ModuleNet, as_net
 from ..rules import Target, with_preset
 from ..settings import Recipe, Runtime
 from ..spec import Spec
@@ -153,15 +153,17 @@ def run_seeds(
     procs, threads = workers_for(len(seeds))
     if workers is not None:
         procs, threads = workers, max(1, (os.cpu_count() or 1) // workers)
+    net = as_net(model)
+    if isinstance(net, ModuleNet) and not net.pickles():  # e.g. a class from a notebook
+        procs, threads = 1, os.cpu_count() or 1  # one by one, in this process
     if runtime.threads is not None:
         threads = runtime.threads
     rt = dataclasses.replace(runtime, threads=threads, progress=False)
-    spec = zoo.resolve(model)
     # made here, so that after Ctrl-C this process can name every seed's run
-    name = runs.run_name(spec.name, load(data_dir))
+    name = runs.run_name(net.name, load(data_dir))
     dirs = [RunDir.create(runtime.out, name).path for _ in seeds]
     jobs = [
-        (spec, dataclasses.replace(recipe, seed=s), target, rt, data_dir, d, tuple(callbacks))
+        (net, dataclasses.replace(recipe, seed=s), target, rt, data_dir, d, tuple(callbacks))
         for s, d in zip(seeds, dirs, strict=True)
     ]
     try:
@@ -180,4 +182,4 @@ def run_seeds(
         raise _interrupted(seeds, dirs) from None
     finally:
         _discard_unused(dirs)
-    return SeedsResult(tuple(seeds), tuple(results), with_preset(target), spec.name)
+    return SeedsResult(tuple(seeds), tuple(results), with_preset(target), net.name)

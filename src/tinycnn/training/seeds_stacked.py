@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from .. import zoo
 from ..data import Dataset, load
 from ..errors import ConfigError, TinyCnnError
+from ..nets import as_net
 from ..rules import Target, with_preset
 from ..settings import Recipe, Runtime
 from ..spec import Spec
@@ -46,15 +46,15 @@ def run_stacked(
             "--stacked shares one LR schedule across seeds, but plateau follows "
             "each seed's test loss; use onecycle, step or constant, or drop --stacked"
         )
-    spec = zoo.resolve(model)
+    net = as_net(model)
     data = load(data_dir) if data is None else data
-    dirs = [RunDir.create(runtime.out, runs.run_name(spec.name, data)) for _ in seeds]
+    dirs = [RunDir.create(runtime.out, runs.run_name(net.name, data)) for _ in seeds]
     try:
-        trainer = Trainer(spec, recipe, target, runtime, data, dirs, seeds)
+        trainer = Trainer(net, recipe, target, runtime, data, dirs, seeds)
     except TinyCnnError:
         for d in dirs:  # refused before training: leave no empty runs
             d.discard()
         raise
     trainer.write_headers(data_dir)
     trainer.fit(callbacks)
-    return SeedsResult(tuple(seeds), tuple(trainer.results), with_preset(target), spec.name)
+    return SeedsResult(tuple(seeds), tuple(trainer.results), with_preset(target), net.name)

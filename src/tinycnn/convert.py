@@ -122,7 +122,8 @@ def spec_from_module(
     nodes = [n for n in graph.nodes if n.op not in ("placeholder", "output", "get_attr")]
     layers, previous = [], next(n for n in graph.nodes if n.op == "placeholder")
     for i, node in enumerate(nodes):
-        where = f"{label}: operation {i + 1} ({node.name})"
+        shown = node.target if node.op == "call_module" else node.name
+        where = f"{label}: operation {i + 1} ({shown})"
         inputs = [a for a in node.all_input_nodes if a.op != "get_attr"]
         if inputs != [previous]:
             took = ", ".join(a.name for a in inputs) or "no tensor"

@@ -177,7 +177,8 @@ def from_file(text: str) -> ModuleNet:
     source = path.read_bytes()
     module = _import(path, source)
     if not hasattr(module, attr):
-        found = [k for k, v in vars(module).items() if _is_net(v) and not k.startswith("_")]
+        mine = [(k, v) for k, v in vars(module).items() if not k.startswith("_")]
+        found = [k for k, v in mine if _is_net(v) or _defined_in(v, module)]
         raise SpecError(
             f"{path} has no {attr!r}; it defines {', '.join(found) or 'no nn.Module'}"
             f" (give path/to/file.py:NAME)"
@@ -205,6 +206,11 @@ class FileFactory:
         path = Path(self.path)
         obj = getattr(_import(path, path.read_bytes()), self.attr)
         return _reinit(obj)() if isinstance(obj, nn.Module) else obj()
+
+
+def _defined_in(v: Any, module: Any) -> bool:
+    """A function written in the user's file (not one it imported)."""
+    return inspect.isfunction(v) and v.__module__ == module.__name__
 
 
 def _is_net(v: Any) -> bool:
@@ -287,6 +293,10 @@ class Rebuilt(nn.Module):
     def train(self, mode: bool = True) -> Rebuilt:
         self.training = False  # an exported graph is the eval graph; it cannot switch
         return self
+
+    # the weights under the names the network had when it trained (not "inner.…")
+    def state_dict(self, *args: Any, **kwargs: Any) -> Any:
+        return self.inner.state_dict(*args, **kwargs)
 
     def load_state_dict(self, state: Any, strict: bool = True, assign: bool = False) -> Any:
         return self.inner.load_state_dict(state, strict=strict)

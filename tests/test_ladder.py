@@ -171,3 +171,30 @@ def test_a_setting_added_later_does_not_rerun_finished_steps(tmp_path):
     )
     changed = dataclasses.replace(step, recipe=dataclasses.replace(step.recipe, lr=0.02))
     assert changed.fingerprint(lad.target) != step.fingerprint(lad.target)
+
+
+def test_a_ladder_of_your_own_module_runs(tmp_path, capsys):
+    """A step's model may be file.py:NAME (relative to the ladder file): its table is traced,
+    the preset judges it, and ladder.md reports its steps like a spec's."""
+    from pathlib import Path
+
+    src = Path(__file__).parent.parent / "examples" / "modules" / "course_net.py"
+    p = tmp_path / "mine.toml"
+    p.write_text(
+        f'title = "mine"\nmodel = "{src}:small"\npreset = "under8k"\n'
+        '[[steps]]\ntitle = "small"\ntarget = "t"\n'
+        '[[steps]]\ntitle = "the course net"\ntarget = "t"\nmodel = "' + f"{src}:Net" + '"\n'
+    )
+    lad = load_ladder(p)
+    assert [s.change for s in lad.steps] == ["base", "model small → Net"]
+    assert "7,184" in repr(lad)
+    out = tmp_path / "out"
+    argv = ["ladder", str(p), "--out", str(out), "--threads", "1", "--no-report"]
+    assert main([*argv, "--epochs", "1", "--limit-train", "256"]) == 0
+    md = (out / "ladder.md").read_text()
+    assert "the course net" in md and "7,184" in md
+    p.write_text(
+        p.read_text().replace('title = "small"\n', 'title = "small"\nspec = { norm = false }\n')
+    )
+    with pytest.raises(ConfigError, match="spec switches change a spec, and small is your own"):
+        load_ladder(p)

@@ -30,13 +30,15 @@ from typing import Any
 
 from .. import files, tomlfile, zoo
 from ..api import run
+from ..defaults import MNIST_CLASSES, MNIST_INPUT
 from ..errors import ConfigError
+from ..nets import ModuleNet, from_file, is_file_model
 from ..ranges import check_value
 from ..richtext import html_block, html_table, text_table
 from ..rules import Target, load_preset, static_conditions
 from ..settings import Recipe, Runtime, make
 from ..spec import Spec
-from ..table import layer_table
+from ..table import Table, layer_table
 from ..training.runs import RunDirError, read_run
 from .markdown import write_ladder_md
 
@@ -53,7 +55,7 @@ class Step:
     index: int  # 1-based
     title: str
     goal: str  # what the step is meant to show (the "Target" column)
-    spec: Spec
+    spec: Spec | ModuleNet  # a spec, or your own module (file.py:NAME)
     recipe: Recipe
     change: str  # the change against the previous step, in words
     published: dict[str, Any] = dataclasses.field(default_factory=dict)  # the write-up's figures
@@ -61,9 +63,8 @@ class Step:
     def fingerprint(self, target: Target) -> str:
         """What the step trains, as a hash of the settings that differ from the defaults: a
         setting tinycnn adds later (at its default) does not make finished steps run again."""
-        blob = json.dumps(
-            [self.spec.to_dict(), _changed(self.recipe), _changed(target)], sort_keys=True
-        )
+        model = self.spec.to_dict() if isinstance(self.spec, Spec) else self.spec.record()
+        blob = json.dumps([model, _changed(self.recipe), _changed(target)], sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -87,8 +88,7 @@ class Ladder:
     def _rows(self) -> tuple[list[str], list[list[Any]]]:
         head = ["step", "title", "params", "change", "target"]
         rows = [
-            [s.index, s.title, f"{layer_table(s.spec).total_params:,}", s.change, s.goal]
-            for s in self.steps
+            [s.index, s.title, f"{_table(s).total_params:,}", s.change, s.goal] for s in self.steps
         ]
         return head, rows
 
@@ -123,7 +123,11 @@ def load_ladder(path: str | Path) -> Ladder:
         raise ConfigError(f"{where}: give either preset or [target], not both")
     target = make(Target, {"preset": d["preset"]} if "preset" in d else d.get("target", {}))
 
-    def model_at(name: str) -> Spec:
+    def model_at(name: str) -> Spec | ModuleNet:
+        if is_file_model(name):  # your own module; a path relative to the ladder file
+            path, _, attr = name.rpartition(":")
+            local = p.parent / path
+            return from_file(f"{local if local.is_file() else path}:{attr}")
         local = p.parent / name
         return zoo.resolve(local if local.is_file() else name)
 
@@ -142,6 +146,11 @@ def load_ladder(path: str | Path) -> Ladder:
                 changes.append(f"model {spec.name} → {new.name}")
             spec = new
         if "spec" in s:
+            if not isinstance(spec, Spec):
+                raise ConfigError(
+                    f"{at}: spec switches change a spec, and {spec.name} is your own module; "
+                    f"give the changed module as model = FILE:NAME"
+                )
             _known(s["spec"], SWITCHES, f"{at} spec")
             new = spec.with_(
                 **{k: tuple(v) if isinstance(v, list) else v for k, v in s["spec"].items()}
@@ -170,6 +179,13 @@ def load_ladder(path: str | Path) -> Ladder:
         steps.append(step)
     seeds = d.get("seeds", 1)
     return Ladder(d.get("title", p.stem), d.get("description", ""), target, tuple(steps), seeds, p)
+
+
+def _table(step: Step) -> Table:
+    """The step's layer table on MNIST's input (a spec's arithmetic, a module's trace)."""
+    if isinstance(step.spec, Spec):
+        return layer_table(step.spec)
+    return step.spec.table(MNIST_INPUT, MNIST_CLASSES)
 
 
 def _published(d: Any, at: str) -> dict[str, Any]:
@@ -205,7 +221,8 @@ def _check_preset(step: Step, target: Target, at: str) -> None:
         return
 
     preset = load_preset(target.preset)
-    broken = [c.text for c in static_conditions(preset, step.spec, step.recipe.epochs) if not c.ok]
+    conds = static_conditions(preset, None, step.recipe.epochs, table=_table(step))
+    broken = [c.text for c in conds if not c.ok]
     if broken:
         raise ConfigError(f"{at} ({step.title}) breaks preset {preset.name}: {'; '.join(broken)}")
 

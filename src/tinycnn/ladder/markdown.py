@@ -8,7 +8,6 @@ from typing import Any
 from .. import files
 from ..reports import plots
 from ..rules import load_preset
-from ..table import layer_table
 from ..training.runs import read_run
 from .analysis import StepStats, analyse
 
@@ -32,9 +31,9 @@ def step_stats(run_dirs: list[Path], target: float | None, k: int) -> StepStats:
     loaded = [read_run(r) for r in run_dirs]
     first = loaded[0]
     d = first.config["data"]
-    prims = first.spec.expand(d["classes"])
-    params = layer_table(first.spec, tuple(d["input_shape"]), d["classes"]).total_params
-    kinds = {p.kind for p in prims}
+    table = first.table()  # a spec's, or the traced table of your own module
+    params = table.total_params
+    kinds = {r.kind for r in table.rows}
     return StepStats(
         params=params,
         train_acc=[[m["train_acc"] for m in r.metrics] for r in loaded],

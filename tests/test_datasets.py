@@ -203,12 +203,15 @@ def test_confusion_readable_at_10_and_40_classes():
         assert w == plots.WIDTH * plots.DPI and h <= w
 
 
-def test_curves_never_hide_a_point():
+def test_curves_zoom_where_the_target_is_and_count_what_falls_below():
+    """Epoch 1's 11 % train accuracy would squash the curves the target is judged on: the axis
+    starts below the later half's accuracies and a note says how many points are below it."""
     hist = [{"train_loss": 2.0 / e, "test_loss": 1.0 / e, "train_acc": a, "test_acc": b}
             for e, (a, b) in enumerate([(11.0, 35.0), (80.0, 96.0), (98.0, 99.0)], 1)]  # fmt: skip
     ax = plots.learning_curves([hist], target=99.4).axes[1]
     low, high = ax.get_ylim()
-    assert low <= 11.0 and high >= 99.4
+    assert 70 < low <= 80.0 and high >= 99.4
+    assert [t.get_text() for t in ax.texts] == ["2 points below the frame"]
 
 
 def test_summary_of_a_spec_with_input_and_no_head(tmp_path, capsys):

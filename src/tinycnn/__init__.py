@@ -29,6 +29,7 @@ _LAZY = {
     "resume": ("api", "resume"),
     "run_seeds": ("api", "run_seeds"),
     "run": ("api", "run"),
+    "compare": ("reports", "compare"),
     "spec_from_module": ("convert", "spec_from_module"),
     "to_python": ("convert", "to_python"),
 }
@@ -55,6 +56,7 @@ __all__ = [
     "TinyNet",
     "build",
     "check",
+    "compare",
     "layer_table",
     "load_data",
     "load_spec_file",

@@ -45,6 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--expand", action="store_true", help="list each run of a seeds group under its row"
     )
+    p.add_argument(
+        "--wide", action="store_true", help="every column (default: what fits 120 columns)"
+    )
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--markdown", action="store_true", help="GitHub Markdown table")
     fmt.add_argument("--json", action="store_true", help="machine-readable JSON")
@@ -88,7 +91,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from ..reports import compare, render_compare
 
     rows = compare(args.run_dirs, args.sort, args.expand)
-    print(json.dumps(rows, indent=2) if args.json else render_compare(rows, args.markdown))
+    text = (
+        json.dumps(rows, indent=2) if args.json else render_compare(rows, args.markdown, args.wide)
+    )
+    print(text)
     for r in rows:
         if r.get("error"):
             print(f"note: {r['error']}", file=sys.stderr)

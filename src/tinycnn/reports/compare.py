@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import TinyCnnError
+from ..richtext import html_block, html_table
 from ..training.runs import read_run
 
 COLUMNS = (
@@ -34,6 +35,11 @@ COLUMNS = (
     "seconds",
 )
 TEXT = ("run", "model", "data", "seed", "limits", "preset", "precision", "verdict")
+WIDTH = 120  # a terminal's text table fits this unless --wide
+# what goes first when the table is too wide: the columns least needed to judge a run
+DROP_ORDER = ("limits", "data", "precision", "best_train", "preset", "seed", "at_target",
+              "best_test", "last_train", "epochs", "params", "seconds")  # fmt: skip
+NARROW = ("run", "model", "params", "epochs", "last_test", "last_k_min", "verdict", "seconds")
 NOTES = (
     "last_k_min: the lowest test accuracy of the last k epochs (k = the target's `consistent`): "
     "the number a consistent result is judged on.",
@@ -90,7 +96,7 @@ def group_rows(path: Path, expand: bool = False) -> list[dict[str, Any]]:
         row[key] = _mean_std(vals) if vals else None
     targets = [r["at_target"] for r in runs if r["at_target"] is not None]
     row["at_target"] = _mean_std(targets) if targets else None
-    row["verdict"] = f"{sum(r['verdict'] == 'PASS' for r in runs)}/{len(runs)} PASS"
+    row["verdict"] = f"{sum(r['verdict'] == 'PASS' for r in runs)}/{len(runs)} met"
     return [row, *(runs if expand else [])]
 
 
@@ -109,9 +115,20 @@ def unreadable_row(path: str | Path, error: TinyCnnError) -> dict[str, Any]:
     }
 
 
-def compare(
-    paths: list[str | Path], sort: str | None = None, expand: bool = False
-) -> list[dict[str, Any]]:
+class Comparison(list):
+    """compare()'s rows (a list of dicts, one per run), shown narrow: a notebook cell gets an
+    HTML table of the columns that decide (the rest: `render_compare(rows, wide=True)`)."""
+
+    def __repr__(self) -> str:
+        return render_compare(self)
+
+    def _repr_html_(self) -> str:
+        cols = [c for c in NARROW if any(r.get(c) is not None for r in self) or c == "verdict"]
+        rows = [[_cell(k, r.get(k)) for k in cols] for r in self]
+        return html_block(f"{len(self)} runs", html_table(cols, rows))
+
+
+def compare(paths: list[str | Path], sort: str | None = None, expand: bool = False) -> Comparison:
     """One row per run (a seeds group: one row, and its runs' rows with `expand`); a path that
     is not a readable run (damaged, a stray file) gets a row marked "unreadable" with the
     reason under "error", and the rest of the listing still comes."""
@@ -128,7 +145,7 @@ def compare(
         if sort not in COLUMNS:
             raise TinyCnnError(f"cannot sort by {sort!r}; use one of {', '.join(COLUMNS)}")
         rows.sort(key=lambda r: (r[sort] is None, _key(sort, r[sort])))
-    return rows
+    return Comparison(rows)
 
 
 def _key(col: str, v: Any) -> Any:
@@ -148,10 +165,22 @@ def _cell(key: str, v: Any) -> str:
     return Path(v).name if key == "run" else str(v)
 
 
-def render_compare(rows: list[dict[str, Any]], markdown: bool = False) -> str:
+def render_compare(
+    rows: list[dict[str, Any]], markdown: bool = False, wide: bool = False, width: int = WIDTH
+) -> str:
+    """The table as text (or Markdown). Text fits `width` columns unless `wide`: the columns
+    least needed to judge a run go first (DROP_ORDER), and a line says which were left out."""
     cols = [
         c for c in COLUMNS if any(r.get(c) is not None for r in rows) or c in ("run", "verdict")
     ]
+    left_out: list[str] = []
+    if not (wide or markdown):
+        for c in DROP_ORDER:
+            if _line_width(rows, cols) <= width:
+                break
+            if c in cols:
+                cols.remove(c)
+                left_out.append(c)
     cells = [[_cell(k, r[k]) for k in cols] for r in rows]
     notes = [n for n in NOTES if n.split(":")[0] in cols or n.startswith("A seeds")]
     if not any("±" in c for row in cells for c in row):
@@ -164,4 +193,20 @@ def render_compare(rows: list[dict[str, Any]], markdown: bool = False) -> str:
     fmt = "  ".join(
         f"{{:{'<' if c in TEXT else '>'}{w}}}" for c, w in zip(cols, widths, strict=True)
     )
-    return "\n".join([fmt.format(*cols), *(fmt.format(*c) for c in cells), "", *notes])
+    more = [f"left out to fit {width} columns: {', '.join(left_out)} (--wide shows all)"]
+    return "\n".join(
+        [
+            fmt.format(*cols),
+            *(fmt.format(*c) for c in cells),
+            "",
+            *notes,
+            *(more if left_out else []),
+        ]
+    )
+
+
+def _line_width(rows: list[dict[str, Any]], cols: list[str]) -> int:
+    cells = [[_cell(k, r.get(k)) for k in cols] for r in rows]
+    return sum(max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(cols)) + 2 * (
+        len(cols) - 1
+    )

@@ -64,10 +64,12 @@ def save(fig: Figure, path: str | Path) -> Path:
     return path
 
 
-def _band(ax: Any, epochs: list[int], runs: list[list[float]], colour: str, label: str) -> None:
+def _band(
+    ax: Any, epochs: list[int], runs: list[list[float]], colour: str, label: str, style: str = "-"
+) -> None:
     t = torch.tensor(runs, dtype=torch.float64)
     mean = t.mean(0)
-    ax.plot(epochs, mean.tolist(), color=colour, label=label, marker="o", markersize=3)
+    ax.plot(epochs, mean.tolist(), style, color=colour, label=label, marker="o", markersize=3)
     if len(runs) > 1:  # several seeds: shade mean ± std
         std = t.std(0)
         ax.fill_between(
@@ -80,30 +82,76 @@ def _band(ax: Any, epochs: list[int], runs: list[list[float]], colour: str, labe
         )
 
 
-def learning_curves(
-    histories: Sequence[list[dict[str, Any]]], target: float | None = None, title: str = ""
-) -> Figure:
-    """Loss and accuracy per epoch; several histories (seeds) are drawn as mean ± std bands."""
-    n = min(len(h) for h in histories)
-    epochs = list(range(1, n + 1))
+Series = tuple[str, list[list[dict[str, Any]]]]  # a label and its runs' histories
+
+
+def _series(what: Any) -> list[Series]:
+    """What `learning_curves` was given, as labelled series: a `RunResult` is one run, a
+    `SeedsResult` one group (averaged); a list of them, several; a history (metrics rows) or a
+    list of histories (one group's seeds), as before."""
+    if hasattr(what, "runs") and hasattr(what, "per_epoch"):  # a seeds group
+        return [(f"{what.model} ({len(what.runs)} seeds)", [r.metrics for r in what.runs])]
+    if hasattr(what, "metrics") and hasattr(what, "run_dir"):  # one run
+        return [(Path(what.run_dir).name, [what.metrics])]
+    items = list(what)
+    if items and isinstance(items[0], dict):  # one history
+        return [("", [items])]
+    if items and isinstance(items[0], list):  # histories: one group's seeds
+        return [("", items)]
+    return [s for item in items for s in _series(item)]
+
+
+def learning_curves(what: Any, target: float | None = None, title: str = "") -> Figure:
+    """Loss and accuracy per epoch. A run is a curve; a seeds group (a `SeedsResult`, or a list
+    of histories) is averaged, mean ± std as a band; several runs or groups are drawn side by
+    side, each labelled, never averaged together. The accuracy axis zooms on the later epochs
+    (a note counts the points below it), as where the target is decided."""
+    series = _series(what)
     fig, (ax_loss, ax_acc) = _figure(3.4, ncols=2)
-    for key, colour, label in (("train", TRAIN, "train"), ("test", TEST, "test")):
-        _band(
-            ax_loss, epochs, [[m[f"{key}_loss"] for m in h[:n]] for h in histories], colour, label
-        )
-        _band(ax_acc, epochs, [[m[f"{key}_acc"] for m in h[:n]] for h in histories], colour, label)
+    one = len(series) == 1
+    shown: list[float] = []
+    for i, (label, histories) in enumerate(series):
+        n = min(len(h) for h in histories)
+        epochs = list(range(1, n + 1))
+        for key in ("train", "test"):
+            colour = (TRAIN if key == "train" else TEST) if one else STEP_COLOURS[i % 7]
+            name = key if one else f"{label} {key}"
+            loss = [[m[f"{key}_loss"] for m in h[:n]] for h in histories]
+            acc = [[m[f"{key}_acc"] for m in h[:n]] for h in histories]
+            style = "-" if one or key == "test" else ":"
+            _band(ax_loss, epochs, loss, colour, name, style)
+            _band(ax_acc, epochs, acc, colour, name, style)
+            shown += [v for row in acc for v in row[n // 2 :]]  # the later half sets the zoom
     if target is not None:
         ax_acc.axhline(target, color=TARGET, linestyle="--", label=f"target {target:g}%")
-    seeds = f" ({len(histories)} seeds, mean ± std)" if len(histories) > 1 else ""
+        shown.append(target)
+    runs = len(series[0][1])
+    seeds = f" ({runs} seeds, mean ± std)" if one and runs > 1 else ""
     ax_loss.set(xlabel="epoch", ylabel="loss", title=f"loss{seeds}", yscale="log")
     _log_ticks(ax_loss)
-    accs = [m[f"{k}_acc"] for h in histories for m in h[:n] for k in ("train", "test")]
     ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title=f"accuracy{seeds}")
-    _clip_below(ax_acc, accs + ([target] if target is not None else []))
-    ax_acc.legend(loc="lower right")
+    _zoom(ax_acc, shown, [v for _, hs in series for h in hs for m in h for v in
+                          (m["train_acc"], m["test_acc"])])  # fmt: skip
+    for ax in (ax_loss, ax_acc):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
+    ax_loss.legend(loc="upper right", fontsize="small")
+    ax_acc.legend(loc="best", fontsize="small")
     if title:
         fig.suptitle(title)
     return fig
+
+
+def _zoom(ax: Any, shown: list[float], every: list[float]) -> None:
+    """The axis from just below the later epochs' accuracies to 100; the points that fall
+    below it are counted in a note, never dropped silently."""
+    if not shown:
+        return
+    floor = max(0.0, min(shown) - 1)
+    ax.set_ylim(floor, min(100.0, max(every + shown) + 0.5))
+    below = sum(v < floor for v in every)
+    if below:
+        ax.text(0.02, 0.02, f"{below} point{'s' if below > 1 else ''} below the frame",
+                transform=ax.transAxes, fontsize="small", color="0.4")  # fmt: skip
 
 
 def step_curves(curves: dict[str, list[float]], target: float | None = None) -> Figure:

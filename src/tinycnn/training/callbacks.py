@@ -129,6 +129,8 @@ class ProgressBar(Callback):
         self.every = POSTFIX_EVERY
 
     def on_epoch_start(self, trainer: Trainer) -> None:
+        if in_notebook() and not _widgets():
+            return  # lines only: tqdm.auto would warn "IProgress not found" on import
         from tqdm.auto import tqdm  # only when a bar is asked for
 
         r = trainer.recipe
@@ -139,10 +141,11 @@ class ProgressBar(Callback):
             leave=self.leave,
             mininterval=0.5,
             desc=f"epoch {trainer.epoch + 1}/{r.epochs}",
-            disable=in_notebook() and not _widgets(),
         )
 
     def on_step(self, trainer: Trainer, step: int) -> None:
+        if self.bar is None:
+            return
         self.bar.update(1)
         if step % self.every == 0:
             loss, acc = trainer.running()
@@ -152,7 +155,9 @@ class ProgressBar(Callback):
         if self.bar is not None:  # the epoch's own numbers, not the last update's
             self.bar.set_postfix(loss=f"{row['train_loss']:.4f}", acc=f"{row['train_acc']:.2f}%")
         self._close()
-        if self.epoch_lines:
+        if self.epoch_lines and in_notebook() and not _widgets():
+            print(format_epoch(row), flush=True)
+        elif self.epoch_lines:
             from tqdm.auto import tqdm
 
             tqdm.write(format_epoch(row), file=sys.stdout)

@@ -8,7 +8,7 @@ TORCH  := torch==2.13.0
 $(BIN)/tinycnn: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q $(TORCH)
-	$(BIN)/pip install -q -e ".[dev,deploy]"
+	$(BIN)/pip install -q -e ".[dev,deploy,tensorboard]"
 	@touch $@
 
 .PHONY: setup run test lint

@@ -202,3 +202,29 @@ def test_zoo_python_prints_a_class_that_is_the_model(name, tmp_path):
         x = torch.randn(2, 1, 28, 28)
         assert torch.allclose(theirs(x), ours(x), atol=1e-6)
     assert "RF 28" in r.stdout
+
+
+def test_tensorboard_logs_every_epoch_readable_by_tensorboard(tmp_path):
+    """Read back with TensorBoard's own reader: one run per seed, every epoch's scalars."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    logs = tmp_path / "tb"
+    out = tmp_path / "runs"
+    r = cli("train", "--seeds", "2", "--epochs", "2", "--limit-train", "256", "--limit-test",
+            "128", "--out", str(out), "--tensorboard", str(logs), "--quiet", "--threads", "1",
+            "--no-report")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("seed 1  epoch") == 2 and r.stdout.count("seed 2  epoch") == 2
+    runs = sorted(logs.iterdir())
+    assert [d.name[-3:] for d in runs] == ["-s1", "-s2"]  # a group's directories name the seed
+    for d in runs:
+        acc = EventAccumulator(str(d))
+        acc.Reload()
+        test = [(e.step, round(e.value, 4)) for e in acc.Scalars("accuracy/test")]
+        lines = (out / d.name / "metrics.jsonl").read_text().splitlines()
+        metrics = [json.loads(x) for x in lines]
+        assert test == [(m["epoch"], round(m["test_acc"], 4)) for m in metrics]
+        assert {"loss/train", "loss/test", "accuracy/train", "lr"} <= set(acc.Tags()["scalars"])
+    group = next(p for p in out.iterdir() if p.name.startswith("fast7806-seeds"))
+    md = (group / "report.md").read_text()
+    assert "0/2 seeds met the target" in md and "| 1 |" in md and "curves.png" in md

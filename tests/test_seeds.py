@@ -84,7 +84,7 @@ def test_train_seeds_cli(tmp_path, capsys):
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "seed 1: " in out and "seed 2: " in out
-    assert "seeds met the target; min of the last 1 epochs" in out
+    assert "seeds met the target; min of the last epoch" in out
     (group,) = [p for p in tmp_path.iterdir() if "-seeds-" in p.name]
     assert (group / "seeds.json").is_file() and (group / "curves.png").is_file()
 

@@ -30,6 +30,7 @@ _LAZY = {
     "run_seeds": ("api", "run_seeds"),
     "run": ("api", "run"),
     "compare": ("reports", "compare"),
+    "TensorBoardLogger": ("training.tensorboard", "TensorBoardLogger"),
     "spec_from_module": ("convert", "spec_from_module"),
     "to_python": ("convert", "to_python"),
 }
@@ -48,6 +49,7 @@ __all__ = [
     "Recipe",
     "Runtime",
     "Target",
+    "TensorBoardLogger",
     "Dataset",
     "Layer",
     "Spec",

@@ -37,14 +37,17 @@ def write_error(path: Path, e: OSError) -> RunWriteError:
     return RunWriteError(f"{path}: could not write ({why}); free disk space or fix the permissions")
 
 
-def new_dir(root: str | Path, name: str) -> Path:
-    """root/<name>-<YYYYmmdd-HHMMSS>[-N]: created here, so two runs can never share one."""
+def new_dir(root: str | Path, name: str, suffix: str = "") -> Path:
+    """root/<name>-<YYYYmmdd-HHMMSS>[-suffix][-N]: created here, so two runs can never share
+    one (`suffix`: a seed's, e.g. "s3", so a group's directories say which seed is which)."""
     root = Path(root)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     try:
         root.mkdir(parents=True, exist_ok=True)
         for n in range(1000):
-            d = root / (f"{name}-{stamp}" + (f"-{n}" if n else ""))
+            d = root / (
+                f"{name}-{stamp}" + (f"-{suffix}" if suffix else "") + (f"-{n}" if n else "")
+            )
             try:
                 d.mkdir()
                 return d

@@ -40,6 +40,10 @@ def add_train_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="exit 1 when the verdict is FAIL")
     p.add_argument("--quiet", action="store_true", help="no progress bar (epoch lines remain)")
     p.add_argument(
+        "--tensorboard", metavar="DIR",
+        help="also log each epoch as TensorBoard scalars under DIR (needs tinycnn[tensorboard])",
+    )  # fmt: skip
+    p.add_argument(
         "--seeds",
         type=int,
         default=1,
@@ -129,6 +133,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if epochs is not None and epochs != read_run(args.resume).config["recipe"]["epochs"]:
             print(f"resuming with --epochs {epochs}: training goes on to epoch {epochs}")
         bars = [ProgressBar(epoch_lines=False)] if runtime.progress else []  # lines: ours
+        bars += _tensorboard(args)
         result = resume(
             args.resume, changes=changes, epochs=epochs, callbacks=bars, on_epoch=epoch,
             on_start=start,
@@ -136,6 +141,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         model = args.model or zoo.DEFAULT_MODEL
         bars = [ProgressBar(epoch_lines=False)] if runtime.progress else []  # lines: ours
+        bars += _tensorboard(args)
         result = run(
             model, recipe, target, runtime, data_dir=args.data_dir, callbacks=bars,
             on_epoch=epoch, on_start=start,
@@ -152,6 +158,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"report: {result.run_dir / 'report.md'}")
     print(f"saved: {result.run_dir}")
     return 1 if args.strict and not result.verdict.passed else 0
+
+
+def _tensorboard(args: argparse.Namespace) -> list:
+    if not args.tensorboard:
+        return []
+    from ..training.tensorboard import TensorBoardLogger
+
+    return [TensorBoardLogger(args.tensorboard)]
 
 
 def _sizes(sizes: tuple[int, int, int]) -> str:
@@ -192,6 +206,7 @@ RESUME_REFUSES = {
 def _train_seeds(args: argparse.Namespace, recipe, target, runtime) -> int:  # noqa: ANN001
     from ..api import run
     from ..reports.seeds_summary import save_seeds
+    from ..training.callbacks import SeedLines
 
     seeds = list(range(recipe.seed, recipe.seed + args.seeds))
     how = "one stacked model" if args.stacked else "parallel processes"
@@ -201,15 +216,18 @@ def _train_seeds(args: argparse.Namespace, recipe, target, runtime) -> int:  # n
     )
     model = args.model or zoo.DEFAULT_MODEL
     res = run(
-        model, recipe, target, runtime, seeds=seeds, stacked=args.stacked, data_dir=args.data_dir
-    )
+        model, recipe, target, runtime, seeds=seeds, stacked=args.stacked, data_dir=args.data_dir,
+        callbacks=[SeedLines(), *_tensorboard(args)],  # a line per epoch and seed as it happens
+    )  # fmt: skip
     for s, r in zip(res.seeds, res.runs, strict=True):
         print(f"seed {s}: {r.verdict.line()}  ({r.run_dir})")
     print("epoch  test acc mean ± std (min–max) over seeds")
     for e in res.per_epoch():
         print(f"{e['epoch']:>5}  {e['mean']:.2f} ± {e['std']:.2f}  ({e['min']:.2f}–{e['max']:.2f})")
     print(res.line())
-    print(f"saved: {save_seeds(res, runtime.out)}")
+    group = save_seeds(res, runtime.out)
+    print(f"report: {group / 'report.md'}")
+    print(f"saved: {group}")
     return 1 if args.strict and res.passed < res.n else 0
 
 

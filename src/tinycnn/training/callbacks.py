@@ -169,3 +169,21 @@ class ProgressBar(Callback):
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+class SeedLines(Callback):
+    """A line per finished epoch of each seed, as it happens, naming the seed (seeds train in
+    worker processes, or as one stacked model whose rows come in seed order). Picklable."""
+
+    def __init__(self, write: Callable[[str], Any] = print):
+        self.write, self.rows = write, 0
+
+    def on_start(self, trainer: Trainer) -> None:
+        self.rows = 0
+
+    def on_epoch_end(self, trainer: Trainer, row: Row) -> None:
+        seeds = getattr(trainer, "seeds", [trainer.recipe.seed])
+        seed = seeds[self.rows % len(seeds)]
+        self.rows += 1
+        self.write(f"seed {seed}  {format_epoch(row)}")
+        sys.stdout.flush()

@@ -72,9 +72,10 @@ class RunDir:
         return f"RunDir({str(self.path)!r})"
 
     @classmethod
-    def create(cls, root: str | Path, name: str) -> RunDir:
-        """A new directory root/<name>-<time>: two runs can never share one."""
-        return cls(new_dir(root, name))
+    def create(cls, root: str | Path, name: str, seed: int | None = None) -> RunDir:
+        """A new directory root/<name>-<time>[-s<seed>]: two runs can never share one; a seeds
+        group's directories end with their seed."""
+        return cls(new_dir(root, name, "" if seed is None else f"s{seed}"))
 
     def locked(self) -> AbstractContextManager[None]:
         """Held by this process while it trains: a second one is refused."""

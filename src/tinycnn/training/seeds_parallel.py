@@ -161,7 +161,7 @@ def run_seeds(
     rt = dataclasses.replace(runtime, threads=threads, progress=False)
     # made here, so that after Ctrl-C this process can name every seed's run
     name = runs.run_name(net.name, load(data_dir))
-    dirs = [RunDir.create(runtime.out, name).path for _ in seeds]
+    dirs = [RunDir.create(runtime.out, name, seed).path for seed in seeds]
     jobs = [
         (net, dataclasses.replace(recipe, seed=s), target, rt, data_dir, d, tuple(callbacks))
         for s, d in zip(seeds, dirs, strict=True)

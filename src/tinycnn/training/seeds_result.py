@@ -71,11 +71,18 @@ class SeedsResult:
 
     def line(self) -> str:
         s = self.summary()
-        return (
-            f"{s['passed']}/{s['n']} seeds met the target; min of the last {s['last_k']} "
-            f"epochs: {s['last_k_min_mean']:.2f} ± {s['last_k_min_std']:.2f}% "
-            f"(mean ± std over {s['n']} seeds)"
+        n, k = s["n"], s["last_k"]
+        if self.target.target is None and self.target.preset is None:
+            met = "no accuracy target"  # nothing to meet: the numbers speak for themselves
+        else:
+            met = f"{s['passed']}/{n} seed{'s' * (n != 1)} met the target"
+        last = "the last epoch" if k == 1 else f"the last {k} epochs"
+        spread = (
+            f"{s['last_k_min_mean']:.2f} ± {s['last_k_min_std']:.2f}% (mean ± std over {n} seeds)"
+            if n > 1
+            else f"{s['last_k_min_mean']:.2f}% (one seed: no spread)"
         )
+        return f"{met}; min of {last}: {spread}"
 
     def _seed_rows(self) -> tuple[list[str], list[list[str]]]:
         k = self.target.consistent

@@ -48,7 +48,7 @@ def run_stacked(
         )
     net = as_net(model)
     data = load(data_dir) if data is None else data
-    dirs = [RunDir.create(runtime.out, runs.run_name(net.name, data)) for _ in seeds]
+    dirs = [RunDir.create(runtime.out, runs.run_name(net.name, data), seed) for seed in seeds]
     try:
         trainer = Trainer(net, recipe, target, runtime, data, dirs, seeds)
     except TinyCnnError:

@@ -183,11 +183,14 @@ def test_compare_lists_seed_groups_with_mean_std_and_k_of_n(tmp_path, capsys):
     argv = ["train", str(spec), "--data-dir", str(d), "--epochs", "2", "--out", str(out)]
     assert main([*argv, "--seeds", "2", "--stacked", "--target", "20", "--consistent", "1"]) == 0
     capsys.readouterr()
-    assert main(["compare", *map(str, sorted(out.iterdir()))]) == 0
+    assert main(["compare", "--wide", *map(str, sorted(out.iterdir()))]) == 0
     text = capsys.readouterr().out
     group = next(ln for ln in text.splitlines() if "2 seeds" in ln)
-    assert "/2 PASS" in group and "±" in group
+    assert "/2 met" in group and "±" in group and "PASS" not in group
     assert "at_target: how many epochs reached" in text
+    assert main(["compare", *map(str, sorted(out.iterdir()))]) == 0  # fits 120 columns
+    narrow = capsys.readouterr().out.splitlines()
+    assert max(len(ln) for ln in narrow[:4]) <= 120 and "--wide shows all" in narrow[-1]
     rows = compare(sorted(out.iterdir()), expand=True)
     assert sum(r["seed"] == "2 seeds" for r in rows) == 1 and len(rows) == 2 + 2 + 1
 

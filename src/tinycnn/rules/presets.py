@@ -166,7 +166,7 @@ def static_conditions(
     Judged from the layer table (`table`, where the caller has it; a spec's or a traced
     module's), so a spec and your own nn.Module are judged alike. A rule the table cannot decide
     (a forward torch.fx could not trace) fails, saying why, unless `declared` says it:
-    "gap, dropout=0.069, no-fc" (see `Target.declared`)."""
+    "gap, dropout=0.069, no-fc" (see `Target.declare`)."""
     if table is None:
         if spec is None:
             raise ValueError("static_conditions needs a spec or a table")
@@ -254,7 +254,7 @@ def preset_rules(
     if target.preset is None:
         return target, []
     p = load_preset(target.preset)
-    rules = static_conditions(p, None, epochs, table=table, declared=target.declared)
+    rules = static_conditions(p, None, epochs, table=table, declared=target.declare)
     broken = [c.text for c in rules if not c.ok]
     if broken:
         raise BudgetError(

@@ -35,7 +35,7 @@ class Target:
     preset: str | None = setting(
         None, "assignment rules (tinycnn presets): sets the target, checks the rest"
     )
-    declared: str | None = setting(
+    declare: str | None = setting(
         None, "features of your own module that its trace cannot show, for a preset's rules: "
         "e.g. 'gap, dropout=0.069, no-fc'", unit="FEATURES",
     )  # fmt: skip

@@ -30,6 +30,8 @@ def page(digits_server):
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+        page.missing = []  # every answer ≥ 400 the page got (a favicon 404 included)
+        page.on("response", lambda r: r.status >= 400 and page.missing.append(r.url))
         page.goto(digits_server + "/")
         page.wait_for_selector("body[data-state=empty]")
         yield page
@@ -59,6 +61,18 @@ def test_a_vertical_bar_is_a_one_and_a_loop_is_a_zero(page, digits_server):
     draw(page, [(0.5, 0.15 + 0.07 * i) for i in range(11)])
     label, probs = read(page)
     assert label == "1" and len(probs) == 10 and abs(sum(probs) - 1) < 1e-4
+    # each bar is drawn as wide as its probability (the fill within its track)
+    for bar in page.locator(".bar").all():
+        track = bar.locator(".track").bounding_box()
+        fill = bar.locator(".fill").bounding_box()
+        assert track["width"] > 50
+        assert abs(fill["width"] / track["width"] - float(bar.get_attribute("data-p"))) < 0.01
+    # the last layer's 1×1 maps are the logits: each is labelled with its class
+    last = info["layers"][-1]
+    if last["shape"][1:] == [1, 1] and last["shape"][0] == 10:
+        labels = page.locator(".layer").last.locator(".fmap-label").all_inner_texts()
+        assert labels == [str(c) for c in range(10)]
+    assert page.missing == []  # no 404 (the favicon) nor any other error answer
     convs = [r for r in info["layers"] if r["kind"] == "conv"]
     assert page.locator("canvas.fmap").count() == sum(r["shape"][0] for r in convs)
     assert page.locator(".layer h3").first.inner_text().startswith("conv1")

@@ -13,7 +13,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
+import re
+import socket
+import sys
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -31,13 +35,32 @@ STATIC = {"/": ("index.html", "text/html"), "/app.js": ("app.js", "text/javascri
 LOOPBACK = "127.0.0.1"
 
 
-class OnnxScorer:
-    """Probabilities from the exported model through onnxruntime (features still from torch)."""
+MAX_DEPTH = 8  # JSON nesting a request may have: the page sends {"image": "…"}, depth 1
+TIMEOUT = 10  # seconds a client may take to send its request (a stalled one frees its thread)
 
-    def __init__(self, path: str):
+
+class OnnxScorer:
+    """Probabilities from the exported model through onnxruntime (features still from torch).
+    A file that is not this run's model (another input size or class count) is refused."""
+
+    def __init__(self, path: str, p: Predictor):
         import onnxruntime
 
-        self.session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+        try:
+            self.session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+        except Exception as e:  # noqa: BLE001 - onnxruntime raises its own kinds for bad files
+            why = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
+            raise DataError(f"{path}: not an ONNX model onnxruntime can load ({why}); make one "
+                            f"with tinycnn export RUN --onnx FILE") from None  # fmt: skip
+        got_in = list(self.session.get_inputs()[0].shape[1:])
+        got_out = self.session.get_outputs()[0].shape[-1]
+        want_in, want_out = list(p.shape), len(p.class_names)
+        if got_in != want_in or got_out != want_out:
+            raise DataError(
+                f"{path}: takes {'×'.join(map(str, got_in))} images and gives {got_out} classes, "
+                f"but run {p.run.path.name} has {'×'.join(map(str, want_in))} and {want_out}; "
+                f"export this run: tinycnn export {p.run.path} --onnx FILE"
+            )
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         logits = self.session.run(None, {"pixels": x.float().numpy()})[0]
@@ -67,12 +90,17 @@ def info(p: Predictor, onnx: str | None) -> dict[str, Any]:
 def answer(p: Predictor, body: bytes, scorer: Any = None) -> dict[str, Any]:
     """The page's request {"image": "data:image/png;base64,…"} → what the page shows."""
     try:
-        url = json.loads(body)["image"]
+        if _depth(body) > MAX_DEPTH:  # refused before the parser recurses into it
+            raise ValueError
+        data = json.loads(body)
+        url = data["image"] if isinstance(data, dict) else None
+        if not isinstance(url, str):
+            raise ValueError
         head, b64 = url.split(",", 1)
         if not head.startswith("data:image/"):
             raise ValueError
         png = base64.b64decode(b64, validate=True)
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
         raise DataError('send JSON {"image": "data:image/png;base64,…"}') from None
     x = p.prepare(open_image(png, "drawing"), "drawing")
     probs = (scorer or p.probabilities)(x.unsqueeze(0))[0]
@@ -96,16 +124,46 @@ def answer(p: Predictor, body: bytes, scorer: Any = None) -> dict[str, Any]:
     }
 
 
+STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')  # JSON strings, escapes included
+
+
+def _depth(body: bytes) -> int:
+    """How deep the JSON's brackets nest, without parsing it (strings removed first, at C
+    speed, so a 2 MB drawing costs one regex pass)."""
+    depth = deepest = 0
+    for ch in STRINGS.sub("", body.decode("utf-8", "replace")):
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
 def make_server(
     p: Predictor, host: str = LOOPBACK, port: int = 0, onnx: str | None = None
 ) -> ThreadingHTTPServer:
-    scorer = OnnxScorer(onnx) if onnx else None
+    scorer = OnnxScorer(onnx, p) if onnx else None
     about = json.dumps(info(p, onnx)).encode()
     static = resources.files("tinycnn") / "deploy" / "static"
 
     class Handler(BaseHTTPRequestHandler):
+        timeout = TIMEOUT  # a client that stops sending frees its thread
+
         def log_message(self, fmt: str, *args: Any) -> None:  # quiet: the CLI says what matters
             pass
+
+        def handle_one_request(self) -> None:
+            """Every request gets an answer; nothing a client sends prints a traceback."""
+            try:
+                super().handle_one_request()
+            except (ConnectionError, TimeoutError, OSError):
+                self.close_connection = True  # the client went away: no one to answer
+            except Exception as e:  # noqa: BLE001 - a bug must not print a client's traceback
+                log_error(f"{type(e).__name__}: {str(e)[:200]}")
+                with contextlib.suppress(OSError):  # the client may be gone as well
+                    self._error(HTTPStatus.INTERNAL_SERVER_ERROR, "the server failed; see its log")
+                self.close_connection = True
 
         def _send(self, code: int, body: bytes, kind: str = "application/json") -> None:
             self.send_response(code)
@@ -134,15 +192,41 @@ def make_server(
                 n = int(self.headers.get("Content-Length", ""))
             except ValueError:
                 return self._error(HTTPStatus.LENGTH_REQUIRED, "send a Content-Length")
+            if n < 0:  # rfile.read(-1) would read until the client stops: unbounded
+                return self._error(HTTPStatus.BAD_REQUEST, f"Content-Length {n}: must be ≥ 0")
             if n > MAX_REQUEST:
                 return self._error(
                     HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                     f"request of {n:,} bytes; at most {MAX_REQUEST:,}",
                 )
+            body = self.rfile.read(n)
+            if len(body) < n:  # the client closed before sending what it announced
+                self.close_connection = True
+                return None
             try:
-                reply = answer(p, self.rfile.read(n), scorer)
+                reply = answer(p, body, scorer)
             except DataError as e:
                 return self._error(HTTPStatus.BAD_REQUEST, str(e))
             self._send(HTTPStatus.OK, json.dumps(reply).encode())
 
-    return ThreadingHTTPServer((host, port), Handler)
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            log_error(f"request from {client_address[0]} failed")  # one line, no traceback
+
+    try:
+        return Server((host, port), Handler)
+    except OverflowError:
+        raise DataError(f"--port {port}: use 0–65535 (0: a free one)") from None
+    except socket.gaierror:
+        raise DataError(f"--host {host}: not an address this machine can resolve; "
+                        f"try {LOOPBACK}") from None  # fmt: skip
+    except OSError as e:
+        why = e.strerror or type(e).__name__
+        raise DataError(f"{host}:{port}: cannot listen there ({why}); choose another --port "
+                        f"(0: a free one)") from None  # fmt: skip
+
+
+def log_error(line: str) -> None:
+    print(f"tinycnn serve: {line}", file=sys.stderr, flush=True)

@@ -87,6 +87,8 @@ function showFeatures(features) {
     layer.className = "layer";
     layer.innerHTML = `<h3>${f.name} <span>${n} maps ${h}×${w} · receptive field ${fd.r}×${fd.r} · jump ${fd.j}</span></h3><div class="maps"></div>`;
     const maps = layer.querySelector(".maps");
+    // the last layer's 1×1 maps, one per class, are the logits: each is labelled with its class
+    const logits = h === 1 && w === 1 && n === info.classes.length && f === features[features.length - 1];
     for (let m = 0; m < n; m++) {
       const c = document.createElement("canvas");
       c.className = "fmap"; c.width = w; c.height = h; c.dataset.layer = f.name;
@@ -95,7 +97,15 @@ function showFeatures(features) {
         const r = c.getBoundingClientRect();
         showField(f.name, Math.floor((e.clientY - r.top) * h / r.height), Math.floor((e.clientX - r.left) * w / r.width));
       });
-      maps.appendChild(c);
+      if (logits) {
+        const box = document.createElement("span");
+        box.className = "fmap-box"; box.appendChild(c);
+        const label = document.createElement("span");
+        label.className = "fmap-label"; label.textContent = info.classes[m];
+        box.appendChild(label); maps.appendChild(box);
+      } else {
+        maps.appendChild(c);
+      }
     }
     box.appendChild(layer);
   }

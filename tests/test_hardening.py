@@ -1,0 +1,123 @@
+"""The second attack on the newer surfaces (issue 28), one table per class, as a hostile user
+would try them: every case gets a one-line error or a 4xx answer, never a traceback, a hang or
+unbounded memory."""
+
+import json
+import socket
+import subprocess
+import sys
+
+import pytest
+import torch
+from torch import nn
+
+from tinycnn.cli import main
+
+# ----- serve: request framing ---------------------------------------------------------------------
+BIG = b"[" * 200_000 + b"]" * 200_000
+FRAMING = [  # (raw request, expected status)
+    (b"POST /api/predict HTTP/1.1\r\nContent-Length: -1\r\n\r\n{}", 400),
+    (b"POST /api/predict HTTP/1.1\r\nContent-Length: -99999999\r\n\r\n", 400),
+    (b"POST /api/predict HTTP/1.1\r\n\r\n", 411),
+    (b"POST /api/predict HTTP/1.1\r\nContent-Length: lots\r\n\r\n", 411),
+    (b"POST /api/predict HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n", 413),
+    (b'POST /api/predict HTTP/1.1\r\nContent-Length: 12\r\n\r\n{"image": 5}', 400),
+    (b"POST /api/predict HTTP/1.1\r\nContent-Length: 5\r\n\r\n[1,2]", 400),
+    (b"POST /api/predict HTTP/1.1\r\nContent-Length: 4\r\n\r\nnull", 400),
+    (b"POST /api/predict HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % len(BIG) + BIG, 400),
+    (b"POST /api/predict HTTP/1.1\r\nContent-Length: 38\r\n\r\n"
+     b'{"image": "data:image/png;base64,!!!"}', 400),
+    (b'POST /api/predict HTTP/1.1\r\nContent-Length: 25\r\n\r\n{"image": "text/plain,a"}', 400),
+    (b"POST /api/predict HTTP/1.1\r\nContent-Length: 4\r\n\r\n\xff\xfe\xfd\xfc", 400),
+    (b"POST /elsewhere HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}", 404),
+    (b"GET /../../etc/passwd HTTP/1.1\r\n\r\n", 404),
+    (b"GET /nothing HTTP/1.1\r\n\r\n", 404),
+    (b"PUT /api/predict HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}", 501),
+    (b"BREW /api/predict HTTP/1.1\r\n\r\n", 501),
+    (b"GET / HTTP/1.1\r\n" + b"X-Flood: y\r\n" * 150 + b"\r\n", 431),
+]  # fmt: skip
+
+
+def _send(url: str, raw: bytes, read: bool = True) -> int | None:
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=20) as s:
+        s.sendall(raw)
+        if not read:
+            return None
+        s.shutdown(socket.SHUT_WR)
+        head = s.recv(64)
+    return int(head.split()[1]) if head.startswith(b"HTTP/") else None
+
+
+@pytest.mark.parametrize(("raw", "status"), FRAMING, ids=range(len(FRAMING)))
+def test_every_request_gets_an_answer(digits_server, capfd, raw, status):
+    assert _send(digits_server, raw) == status
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_clients_that_leave_early_leave_the_server_answering(digits_server, capfd):
+    _send(digits_server, b"POST /api/predict HTTP/1.1\r\nContent-Length: 5000\r\n\r\n{", read=False)
+    _send(digits_server, b"POST /api/pr", read=False)
+    _send(digits_server, b"", read=False)
+    assert _send(digits_server, b"GET /api/info HTTP/1.1\r\n\r\n") == 200
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def _onnx_for(tmp_path, shape, classes):
+    """An ONNX model of another input size or class count than the run's."""
+    net = nn.Sequential(nn.Flatten(), nn.Linear(shape[0] * shape[1] * shape[2], classes)).eval()
+    path = tmp_path / f"other{classes}.onnx"
+    torch.onnx.export(net, (torch.zeros(1, *shape),), str(path), input_names=["pixels"],
+                      dynamic_axes={"pixels": {0: "batch"}}, dynamo=False)  # fmt: skip
+    return path
+
+
+def serve_cases(tmp_path):
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"not a model")
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    taken = busy.getsockname()[1]
+    return busy, [
+        (["--port", str(taken)], f"127.0.0.1:{taken}: cannot listen there"),
+        (["--port", "70000"], "--port 70000: use 0–65535"),
+        (["--port", "-1"], "--port -1: use 0–65535"),
+        (["--host", "no.such.host.invalid"], "--host no.such.host.invalid: not an address"),
+        (["--onnx", str(tmp_path / "missing.onnx")], "missing.onnx: not an ONNX model"),
+        (["--onnx", str(garbage)], "garbage.onnx: not an ONNX model"),
+        (["--onnx", str(_onnx_for(tmp_path, (1, 28, 28), 3))], "gives 3 classes, but run"),
+        (["--onnx", str(_onnx_for(tmp_path, (3, 8, 8), 10))], "takes 3×8×8 images"),
+    ]
+
+
+def test_serve_refuses_bad_options_in_one_line(digits_run, tmp_path, capsys):
+    busy, cases = serve_cases(tmp_path)
+    with busy:
+        for argv, message in cases:
+            assert main(["serve", str(digits_run), *argv]) == 2, argv
+            err = capsys.readouterr().err
+            assert err.count("\n") == 1 and message in err, (argv, err)
+
+
+def test_cli_serve_survives_a_hostile_client(digits_run, tmp_path):
+    """The real command in its own process: a negative Content-Length and a nested body get
+    4xx answers, and its console shows no traceback."""
+    proc = subprocess.Popen([sys.executable, "-m", "tinycnn", "serve", str(digits_run)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        line = proc.stdout.readline()
+        url = line.split(" at ")[1].split("/ ")[0]
+        assert _send(url, FRAMING[0][0]) == 400 and _send(url, FRAMING[8][0]) == 400
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert "Traceback" not in err
+
+
+def test_the_page_json_is_bounded():
+    from tinycnn.deploy.server import _depth
+
+    assert _depth(b'{"image": "[[[[\\" {{"}') == 1  # brackets in strings do not count
+    assert _depth(BIG) == 200_000
+    assert json.loads(b'{"a": [1, {"b": 2}]}') and _depth(b'{"a": [1, {"b": 2}]}') == 3

@@ -121,3 +121,91 @@ def test_the_page_json_is_bounded():
     assert _depth(b'{"image": "[[[[\\" {{"}') == 1  # brackets in strings do not count
     assert _depth(BIG) == 200_000
     assert json.loads(b'{"a": [1, {"b": 2}]}') and _depth(b'{"a": [1, {"b": 2}]}') == 3
+
+
+# ----- runs whose files are loadable but not as tinycnn wrote them ---------------------------
+def _edit_json(name, change):
+    def damage(d):
+        data = json.loads((d / name).read_text())
+        change(data)
+        (d / name).write_text(json.dumps(data))
+
+    return damage
+
+
+def _edit_ckpt(change):
+    def damage(d):
+        state = torch.load(d / "last.pt", weights_only=True)
+        change(state)
+        torch.save(state, d / "last.pt")
+
+    return damage
+
+
+def _first_weight(state):
+    key = next(iter(state["model"]))
+    state["model"][key] = torch.zeros(3, 3)
+
+
+CFG, CKPT = "config.json", "last.pt"
+DAMAGE = {  # name → (damage, the file the one-line error names)
+    "recipe lr of the wrong type": (_edit_json(CFG, lambda c: c["recipe"].update(lr="x")), CFG),
+    "recipe out of range": (_edit_json(CFG, lambda c: c["recipe"].update(epochs=-3)), CFG),
+    "runtime of the wrong type": (_edit_json(CFG, lambda c: c.update(runtime=[])), CFG),
+    "data of the wrong type": (_edit_json(CFG, lambda c: c.update(data=5)), CFG),
+    "model not a spec": (_edit_json(CFG, lambda c: c.update(model={"name": "x"})), CFG),
+    "weights of the wrong shape": (_edit_ckpt(_first_weight), CKPT),
+    "optimizer state garbage": (_edit_ckpt(lambda s: s.update(optimizer={"state": 5})), CKPT),
+    "rng state of the wrong type": (_edit_ckpt(lambda s: s.update(rng=torch.zeros(3))), CKPT),
+    "negative epoch": (_edit_ckpt(lambda s: s.update(epoch=-4)), CKPT),
+    "epoch past the end": (_edit_ckpt(lambda s: s.update(epoch=99)), CKPT),
+    "history of the wrong length": (_edit_ckpt(lambda s: s.update(history=[])), CKPT),
+    "metrics of the wrong types": (
+        lambda d: (d / "metrics.jsonl").write_text('{"epoch": 1}'),
+        None,
+    ),
+    "verdict of the wrong type": (lambda d: (d / "verdict.json").write_text("[1, 2]"), None),
+}
+
+
+@pytest.fixture(scope="module")
+def stopped_run(tmp_path_factory):
+    """A run stopped after its first of two epochs: resumable, and readable by everything."""
+    from tinycnn import Recipe, Runtime, Target
+    from tinycnn.training import train
+    from tinycnn.training.callbacks import Hooks
+
+    out = tmp_path_factory.mktemp("damage")
+    recipe = Recipe(epochs=2, limit_train=256, limit_test=128, batch_size=64)
+    rt = Runtime(out=str(out / "runs"), report=False, threads=1)
+    r = train(
+        "fast7806", recipe, Target(target=None), rt, callbacks=[Hooks(on_epoch=lambda m: True)]
+    )
+    return r.run_dir
+
+
+@pytest.mark.parametrize("case", list(DAMAGE))
+def test_a_damaged_run_is_one_line_everywhere(stopped_run, tmp_path, capsys, case):
+    import shutil
+
+    damage, names = DAMAGE[case]
+    d = tmp_path / stopped_run.name
+    shutil.copytree(stopped_run, d)
+    damage(d)
+    for argv in (["train", "--resume", str(d)], ["report", str(d)], ["evaluate", str(d)]):
+        code = main(argv)
+        err = capsys.readouterr().err
+        assert "Traceback" not in err
+        if code != 0:  # refused: one line, naming the run (and the file where one is to blame)
+            assert code == 2 and err.count("\n") == 1 and str(d) in err, (argv, err)
+            assert names is None or names in err or argv[0] != "train", (argv, err)
+    good = tmp_path / "good"
+    shutil.copytree(stopped_run, good)
+    assert main(["compare", str(d), str(good)]) == 0  # the good run is still listed
+    out = capsys.readouterr().out
+    assert "good" in out
+
+
+def test_resume_of_an_empty_path_is_refused(capsys):
+    assert main(["train", "--resume", ""]) == 2
+    assert '--resume "": give the run directory' in capsys.readouterr().err

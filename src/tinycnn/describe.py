@@ -18,6 +18,7 @@ from typing import Any
 from . import zoo
 from .defaults import MNIST_CLASSES, MNIST_INPUT
 from .errors import SpecError
+from .ranges import check_value
 from .rules import Verdict, load_preset, static_conditions
 from .spec import Spec
 from .table import Table, layer_table, shape_text
@@ -83,6 +84,7 @@ def check(
     layers, dropout, epochs): `tinycnn check` in Python. The accuracy rule is judged by
     training with the preset. `declared`: what a module's trace cannot show ("gap, no-fc")."""
     rules = load_preset(preset)
+    check_value("epochs", epochs)
     size = _size(input_size) if input_size is not None else MNIST_INPUT
     k = classes or MNIST_CLASSES
     if isinstance(model, str | Path | Spec) and not _file_model(str(model)):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import fx, nn
+from torch._subclasses.fake_tensor import FakeTensorMode
 from torch.fx.passes.shape_prop import ShapeProp
 
 from .errors import SpecError
@@ -66,9 +67,25 @@ def _shape(node: fx.Node) -> tuple[int, ...] | None:
     return tuple(meta.shape) if meta is not None and hasattr(meta, "shape") else None
 
 
+# a forward that fake tensors cannot follow (a data-dependent branch) runs for real, on an input
+# of at most this many values (1×1,000×1,000 floats: 4 MB); larger is refused, never allocated
+REAL_INPUT_MAX = 1_000_000
+
+
+def _fake() -> FakeTensorMode:
+    """Tensors with shapes and no storage: the table is derived without allocating the input or
+    a single activation, whatever size is asked (the module's own parameters are used as they
+    are)."""
+    return FakeTensorMode(allow_non_fake_inputs=True)
+
+
 def module_table(module: nn.Module, input_size: tuple[int, int, int], name: str = "") -> Table:
+    """The table of any module on a (C, H, W) input, from a trace on fake tensors: nothing of
+    the input's size is allocated."""
     name = name or type(module).__name__
-    x = torch.zeros(1, *input_size)
+    fake = _fake()
+    with fake:
+        x = torch.zeros(1, *input_size)
     was_training = module.training
     module.eval()  # BN statistics untouched, dropout off
     try:
@@ -80,7 +97,7 @@ def module_table(module: nn.Module, input_size: tuple[int, int, int], name: str 
                 why = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
                 return _hooks_table(module, x, name, why)
             try:
-                ShapeProp(graph).propagate(x)
+                ShapeProp(graph, fake_mode=fake).propagate(x)
             except Exception as e:
                 raise SpecError(
                     f"{name}: forward on a {shape_text(input_size)} input failed "
@@ -298,7 +315,21 @@ def _hooks_table(module: nn.Module, x: torch.Tensor, name: str, why: str) -> Tab
     module.eval()
     try:
         with torch.no_grad():
-            out = module(x)
+            try:
+                with _fake():  # shapes only, as the fx path
+                    out = module(x)
+            except Exception:  # noqa: BLE001 - fake tensors refuse data-dependent branches
+                rows.clear()
+                seen.clear()
+                if x.numel() > REAL_INPUT_MAX:
+                    raise SpecError(
+                        f"{name}: its forward cannot be followed without running it, and a "
+                        f"{shape_text(x.shape[1:])} input is too large to run here (at most "
+                        f"{REAL_INPUT_MAX:,} values); give a smaller input_size"
+                    ) from None
+                out = module(torch.zeros(x.shape))
+    except SpecError:
+        raise
     except Exception as e:
         raise SpecError(
             f"{name}: forward on a {shape_text(x.shape[1:])} input failed "

@@ -143,6 +143,8 @@ def layer_table(
 ) -> Table:
     """Walk the expanded spec; raise `SpecError` naming the first layer that does not fit.
     head=False describes a spec without a classifier head (a feature extractor, a sketch)."""
+    if not isinstance(classes, int) or isinstance(classes, bool) or classes < 1:
+        raise SpecError(f"classes = {classes!r}: give how many classes the data has (1 or more)")
     if spec.input is not None and tuple(spec.input) != tuple(input_shape):
         raise SpecError(
             f"{spec.name}: the spec is made for {'×'.join(map(str, spec.input))} inputs but "

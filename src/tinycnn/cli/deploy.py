@@ -9,6 +9,8 @@ from pathlib import Path
 
 from ..errors import DataError
 
+UNSURE = 0.5  # a top answer below this probability is flagged: the image may not be a digit
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -22,7 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders")
     p.add_argument("--top", type=int, default=3, metavar="K", help="classes shown (default: 3)")
     p.add_argument("--json", action="store_true", help="machine-readable JSON")
-    p.add_argument("--show-input", metavar="DIR", help="write the image the model saw, as PNG")
+    p.add_argument(
+        "--show-input", metavar="DIR", help="write each image as the model saw it, into DIR"
+    )
     p.add_argument("--best", action="store_true", help="best.pt instead of the last epoch's")
     p.set_defaults(func=cmd_predict)
 
@@ -76,31 +80,45 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from ..deploy.predict import Predictor
     from ..deploy.preprocess import open_image
 
+    if args.top < 1:
+        raise DataError(f"--top {args.top}: must be ≥ 1 (how many classes to show)")
+    out = Path(args.show_input) if args.show_input else None
+    if out is not None:  # refused before anything runs, where nothing can be written
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise DataError(f"--show-input {out}: cannot make that folder ({e.strerror}); "
+                            f"give a folder you can write to") from None  # fmt: skip
     p = Predictor(args.run, "best" if args.best else "last")
     files = _files(args.images)
     xs = [p.prepare(open_image(f), str(f)) for f in files]  # every file checked before any output
     results = []
     for start in range(0, len(xs), 256):  # batched
         results += p.classify(xs[start : start + 256], args.top)
-    if args.show_input:
+    if out is not None:
         from PIL import Image
 
-        out = Path(args.show_input)
-        out.mkdir(parents=True, exist_ok=True)
         for f, x in zip(files, xs, strict=True):
             arr = x.permute(1, 2, 0).squeeze(2) if x.shape[0] == 1 else x.permute(1, 2, 0)
-            Image.fromarray(arr.contiguous().numpy()).save(out / f"{f.stem}.input.png")
+            target = out / f"{f.stem}.input.png"
+            try:
+                Image.fromarray(arr.contiguous().numpy()).save(target)
+            except OSError as e:
+                raise DataError(f"{target}: could not write ({e.strerror or e}); give a folder "
+                                f"you can write to") from None  # fmt: skip
     if args.json:
         rows = [
-            {"image": str(f), "top": [{"label": g.label, "name": g.name, "p": g.p} for g in gs]}
+            {"image": str(f), "top": [{"label": g.label, "name": g.name, "p": g.p} for g in gs],
+             "unsure": gs[0].p < UNSURE}
             for f, gs in zip(files, results, strict=True)
-        ]
+        ]  # fmt: skip
         print(json.dumps(rows, indent=2))
         return 0
     width = max(len(str(f)) for f in files)
     for f, gs in zip(files, results, strict=True):
         guesses = "  ".join(f"{g.name} {100 * g.p:5.1f}%" for g in gs)
-        print(f"{str(f):<{width}}  {guesses}")
+        flag = f"  (unsure: the top answer is below {UNSURE:.0%})" if gs[0].p < UNSURE else ""
+        print(f"{str(f):<{width}}  {guesses}{flag}")
     return 0
 
 

@@ -6,6 +6,7 @@ import argparse
 
 from .. import zoo
 from ..errors import ConfigError
+from ..ranges import check_value
 from ..render import render_json, render_markdown, render_text
 from ..table import layer_table
 from .common import input_args, shape_from_data
@@ -148,6 +149,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from ..rules import load_preset, static_conditions
 
     preset = load_preset(args.preset)
+    check_value("epochs", args.epochs)
     shape, classes = shape_from_data(args)
     if is_file_model(args.model):  # judged from its traced table
         from ..nets import from_file

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from ..errors import TinyCnnError
 from .common import input_args
 
 
@@ -81,7 +82,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from ..reports import write_report
+    from ..reports.seeds_summary import REPORT, SUMMARY
+
+    group = Path(args.run_dir)
+    if (group / SUMMARY).is_file():  # a seeds group: its report is written when it finishes
+        if (group / REPORT).is_file():
+            print(f"{group / REPORT} (a seeds group's report; each seed's run has its own)")
+            return 0
+        raise TinyCnnError(f"{group}: a seeds group from before group reports; `tinycnn report` "
+                           f"each of its runs (seeds.json lists them)")  # fmt: skip
 
     print(f"wrote {write_report(args.run_dir, args.data_dir)}")
     return 0

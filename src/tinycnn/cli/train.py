@@ -99,6 +99,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ..training.runs import read_run
 
     check_value("seeds", args.seeds)
+    if args.resume is not None and not args.resume.strip():
+        raise ConfigError('--resume "": give the run directory to continue')
     if args.resume:
         _check_resume_flags(args)
     recipe, target, runtime = resolve_configs(args)
@@ -116,6 +118,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         if own:  # say so: these differ from the defaults README describes
             used = ", ".join(f"{k} {getattr(trainer.recipe, k):g}" for k in own)
             print(f"recipe: {used} ({trainer.name}'s own from the zoo, unless you set them)")
+        if trainer.threads_asked > trainer.threads:
+            print(f"note: --threads {trainer.threads_asked} is more than this machine's "
+                  f"{trainer.threads} cores; using {trainer.threads}")  # fmt: skip
         if trainer.unkept:  # a module that can be neither exported nor traced: said now
             print(f"note: {NotKept(trainer.name, trainer.unkept)}")
         print(f"run directory: {trainer.run_dir}", flush=True)

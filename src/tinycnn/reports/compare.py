@@ -141,6 +141,9 @@ def compare(paths: list[str | Path], sort: str | None = None, expand: bool = Fal
                 rows.append(compare_row(p))
         except TinyCnnError as e:
             rows.append(unreadable_row(p, e))
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+            # loadable but not as tinycnn wrote it (a wrong type, a missing key): marked too
+            rows.append(unreadable_row(p, TinyCnnError(f"{p}: damaged ({type(e).__name__}: {e})")))
     if sort is not None:
         if sort not in COLUMNS:
             raise TinyCnnError(f"cannot sort by {sort!r}; use one of {', '.join(COLUMNS)}")

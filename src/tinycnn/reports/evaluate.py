@@ -18,7 +18,7 @@ from ..data import Dataset, load
 from ..errors import ConfigError, DataError
 from ..richtext import html_block, html_table, text_table
 from ..training import scoring
-from ..training.runs import Run, load_model
+from ..training.runs import Run, RunDirError, load_model
 
 CORRECT_SAMPLE = 20  # correct predictions kept for the picture of what the model gets right
 
@@ -135,7 +135,18 @@ def evaluate_run(
 
     limit_test: by default the run's own (its first N test images when it trained with
     `limit_test`, so the numbers match its log); None scores all of them; or a number.
-    `Evaluation.images` says which were used."""
+    `Evaluation.images` says which were used. A run whose files are loadable but not as
+    tinycnn wrote them (wrong types, wrong statistics) is one line naming the run."""
+    try:
+        return _evaluate(path, data_dir, limit_test)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError) as e:
+        why = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
+        raise RunDirError(f"{path}: damaged ({why}); rerun the run") from None
+
+
+def _evaluate(
+    path: str | Path, data_dir: str | Path | None, limit_test: int | None | str
+) -> tuple[Run, Evaluation, Dataset]:
     run, model = load_model(path)
     d = run.config.get("data", {})
     data = load(data_dir if data_dir is not None else d.get("dir"))

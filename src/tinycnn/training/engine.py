@@ -26,7 +26,7 @@ from . import runs
 from .callbacks import Callback, ProgressBar
 from .loop import LAST_KEYS, Trainer
 from .result import RunResult
-from .runs import RunDir
+from .runs import RunDir, RunDirError
 
 
 def train(
@@ -105,7 +105,7 @@ def resume(
             f"does not resume; rerun the group"
         )
     with rd.locked():  # refused while another process trains here
-        recipe, target = make(Recipe, cfg["recipe"]), make(Target, cfg["target"])
+        recipe, target, saved = _saved_settings(rd.path / runs.CONFIG, cfg)
         if epochs is not None and epochs != recipe.epochs:
             recipe = _more_epochs(d, recipe, epochs, len(run.metrics))
         elif run.state == "finished":
@@ -117,15 +117,36 @@ def resume(
                 f"{ckpt}: missing, so there is nothing to resume (the run stopped before its "
                 f"first epoch ended); start a new run with tinycnn train"
             )
-        runtime = runtime or make(Runtime, {**cfg["runtime"], **(changes or {})})
-        data_dir = cfg["data"]["dir"]
-        data = load(data_dir)
+        if runtime is None:  # the saved one (checked as the file's), then the changes given
+            runtime = dataclasses.replace(saved, **(changes or {}))
+        data = load(_damaged(rd.path / runs.CONFIG, lambda: cfg["data"]["dir"]))
         net = as_net(model) if model is not None else run.net()
         trainer = Trainer(net, recipe, target, runtime, data, rd)
-        trainer.load_state(rd.load_checkpoint(runs.LAST, LAST_KEYS, trainer.device))
+        state = rd.load_checkpoint(runs.LAST, LAST_KEYS, trainer.device)
+        _damaged(ckpt, trainer.load_state, state)  # wrong shapes, types, a negative epoch
         if recipe.epochs != cfg["recipe"]["epochs"]:
             rd.write_recipe(recipe)
         return trainer.fit(_callbacks(trainer.runtime, callbacks))
+
+
+def _saved_settings(path: Path, cfg: dict[str, Any]) -> tuple[Recipe, Target, Runtime]:
+    """A run's saved recipe, target and runtime values, each checked as new ones are."""
+    recipe = _damaged(path, make, Recipe, cfg["recipe"])
+    target = _damaged(path, make, Target, cfg["target"])
+    runtime = _damaged(path, make, Runtime, cfg["runtime"])
+    return recipe, target, runtime
+
+
+def _damaged(path: Path, fn: Any, *args: Any) -> Any:
+    """`fn(*args)`, where a value read from `path` that tinycnn did not write (a wrong type or
+    shape, a setting out of range) is one line naming the file."""
+    try:
+        return fn(*args)
+    except (ConfigError, KeyError, TypeError, ValueError, RuntimeError, IndexError) as e:
+        why = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
+        raise RunDirError(
+            f"{path}: damaged ({why}); it was not written by tinycnn as it is: rerun the run"
+        ) from None
 
 
 def _more_epochs(d: Path, recipe: Recipe, epochs: int, done: int) -> Recipe:

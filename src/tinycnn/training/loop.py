@@ -71,7 +71,10 @@ class Trainer(Recording):
         self.dirs = [run_dir] if isinstance(run_dir, RunDir) else list(run_dir)
         self.run_dirs = [d.path for d in self.dirs]
         self.run_dir, S = self.run_dirs[0], len(self.seeds)
-        self.threads = runtime.threads or os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+        # more threads than cores only makes tiny models slower (and 10,000 hangs): clamped
+        self.threads_asked = runtime.threads or cores
+        self.threads = min(self.threads_asked, cores)
         torch.set_num_threads(self.threads)
         self.device = dev = pick_device(runtime.device)
         # resolved, so the saved config says what ran (and a resume runs the same)
@@ -159,7 +162,12 @@ class Trainer(Recording):
         }
 
     def load_state(self, s: dict[str, Any]) -> None:
-        self.epoch = s["epoch"]
+        epoch = s["epoch"]
+        if not isinstance(epoch, int) or not 0 < epoch <= self.recipe.epochs:
+            raise ValueError(f"epoch {epoch!r} is not one of this run's 1…{self.recipe.epochs}")
+        if len(s["history"]) != epoch:
+            raise ValueError(f"{len(s['history'])} epochs of history for epoch {epoch}")
+        self.epoch = epoch
         self.model.load_state_dict(s["model"])
         self.opt.load_state_dict(s["optimizer"])
         self.schedule.load_state_dict(s["schedule"])

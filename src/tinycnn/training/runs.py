@@ -204,7 +204,7 @@ class Run:
             raise RunDirError(
                 f"{self.path}: a run of your own module {self.model_name}, which has no spec"
             )
-        return Spec.from_dict(self.config["model"])
+        return Spec.from_dict(self.config["model"], where=str(self.path / CONFIG))
 
     def table(self) -> Table:
         """The model's layer table: a spec's by arithmetic, a module's as its run traced it."""
@@ -302,6 +302,9 @@ def load_checkpoint(path: Path, keys: tuple[str, ...] = ("model",), device: Any 
 def load_model(path: str | Path) -> tuple[Run, nn.Module]:
     """A run directory (its last checkpoint) or a checkpoint file inside one → (run, model)."""
     p = Path(path)
+    if not p.exists():  # named as given, not as its parent
+        raise RunDirError(f"{p}: no such run directory or checkpoint; give a folder that "
+                          f"`tinycnn train` made")  # fmt: skip
     ckpt = p / LAST if p.is_dir() else p
     run = read_run(p if p.is_dir() else p.parent)
     state = load_checkpoint(ckpt)

@@ -209,3 +209,117 @@ def test_a_damaged_run_is_one_line_everywhere(stopped_run, tmp_path, capsys, cas
 def test_resume_of_an_empty_path_is_refused(capsys):
     assert main(["train", "--resume", ""]) == 2
     assert '--resume "": give the run directory' in capsys.readouterr().err
+
+
+# ----- the Python API: wrong arguments, callbacks that misbehave ----------------------------------
+def _quick(tmp_path):
+    from tinycnn import Recipe, Runtime
+
+    recipe = Recipe(epochs=2, limit_train=256, limit_test=128, batch_size=64)
+    return recipe, Runtime(out=str(tmp_path / "runs"), report=False, threads=1)
+
+
+class NoHooks:
+    pass
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"recipe": "fast"}, "recipe = 'fast' is a str, not a Recipe"),
+        ({"target": 99.4}, "target = 99.4 is a float, not a Target"),
+        ({"runtime": "cpu"}, "runtime = 'cpu' is a str, not a Runtime"),
+        ({"callbacks": [NoHooks()]}, "has no on_start, on_epoch_start, on_step"),
+        ({"callbacks": "bar"}, "callbacks: give a list of callbacks"),
+    ],
+)
+def test_wrong_arguments_leave_no_run_directory(tmp_path, kwargs, message):
+    from tinycnn.errors import ConfigError
+    from tinycnn.training import train
+
+    recipe, rt = _quick(tmp_path)
+    args = {"recipe": recipe, "runtime": rt, **kwargs}
+    with pytest.raises(ConfigError, match=message):
+        train("fast7806", **args)
+    assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
+
+
+def test_a_callback_that_raises_leaves_the_run_failed_not_running(tmp_path):
+    from tinycnn.training import Callback, train
+    from tinycnn.training.runs import read_run
+
+    class Broken(Callback):
+        def on_epoch_end(self, trainer, row):
+            raise ZeroDivisionError("my bug")
+
+    recipe, rt = _quick(tmp_path)
+    with pytest.raises(ZeroDivisionError):
+        train("fast7806", recipe, runtime=rt, callbacks=[Broken()])
+    (d,) = (tmp_path / "runs").iterdir()
+    assert read_run(d).state == "failed"  # resumable from its checkpoint, never "running"
+
+
+def test_ctrl_c_before_the_first_checkpoint_says_so_and_keeps_nothing(tmp_path):
+    from tinycnn.errors import TrainingInterrupted
+    from tinycnn.training import Callback, train
+
+    class CtrlC(Callback):
+        def on_step(self, trainer, step):
+            raise KeyboardInterrupt
+
+    recipe, rt = _quick(tmp_path)
+    with pytest.raises(TrainingInterrupted) as e:
+        train("fast7806", recipe, runtime=rt, callbacks=[CtrlC()])
+    assert "before its first checkpoint: nothing to resume" in str(e.value)
+    assert "resume with" not in str(e.value) and not e.value.run_dirs
+    assert list((tmp_path / "runs").iterdir()) == []
+
+
+def _full_disk_at(monkeypatch, name, nth=1):
+    """mkstemp fails with ENOSPC on the nth write of `name` (an injected full disk)."""
+    from tinycnn import files
+
+    real, calls = files.tempfile.mkstemp, []
+
+    def fake(*args, prefix="", **kw):
+        if prefix.startswith(f".{name}."):
+            calls.append(prefix)
+            if len(calls) == nth:
+                raise OSError(28, "No space left on device")
+        return real(*args, prefix=prefix, **kw)
+
+    monkeypatch.setattr(files.tempfile, "mkstemp", fake)
+    return real
+
+
+def test_a_disk_full_at_start_is_one_line_and_leaves_nothing(tmp_path, monkeypatch):
+    from tinycnn.training import train
+    from tinycnn.training.runs import RunWriteError
+
+    _full_disk_at(monkeypatch, "config.json")
+    recipe, rt = _quick(tmp_path)
+    with pytest.raises(RunWriteError) as e:
+        train("fast7806", recipe, runtime=rt)
+    assert "config.json: could not write (No space left on device)" in str(e.value)
+    assert "no epoch was saved: start the run again" in str(e.value) and "\n" not in str(e.value)
+    assert list((tmp_path / "runs").iterdir()) == []
+
+
+def test_a_disk_full_at_best_pt_loses_nothing_on_resume(tmp_path, monkeypatch):
+    """best.pt's first write fails after last.pt was saved: the resume writes the metrics and
+    best.pt from the checkpoint, and the run ends with the numbers of one never interrupted."""
+    from tinycnn.training import resume, train
+    from tinycnn.training.runs import RunWriteError, read_run
+
+    recipe, rt = _quick(tmp_path / "a")
+    whole = train("fast7806", recipe, runtime=rt)
+    real = _full_disk_at(monkeypatch, "best.pt")
+    recipe, rt = _quick(tmp_path / "b")
+    with pytest.raises(RunWriteError):
+        train("fast7806", recipe, runtime=rt)
+    monkeypatch.setattr("tinycnn.files.tempfile.mkstemp", real)  # space freed
+    (d,) = (tmp_path / "b" / "runs").iterdir()
+    r = resume(d)
+    assert read_run(d).state == "finished" and (d / "best.pt").is_file()
+    timeless = lambda rows: [{k: v for k, v in m.items() if k != "seconds"} for m in rows]  # noqa: E731
+    assert timeless(r.metrics) == timeless(whole.metrics) and len(read_run(d).metrics) == 2

@@ -145,8 +145,12 @@ def locked(d: Path) -> Iterator[None]:
             continue
         except OSError as e:
             raise write_error(lock, e) from None
-        with os.fdopen(fd, "w") as f:
-            f.write(me)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(me)
+        except OSError as e:  # a full disk: no half-made lock left behind
+            lock.unlink(missing_ok=True)
+            raise write_error(lock, e) from None
         break
     try:
         yield

@@ -17,7 +17,7 @@ from typing import Any
 
 from .. import zoo
 from ..data import Dataset, load
-from ..errors import ConfigError, TinyCnnError
+from ..errors import ConfigError, TinyCnnError, TrainingInterrupted
 from ..nets import NotKept, as_net
 from ..rules import Target
 from ..settings import Recipe, Runtime, layered, make
@@ -45,6 +45,7 @@ def train(
     `callbacks` see the run (a progress bar joins them where `runtime.progress`); nothing is
     printed. `run_dir`: an empty directory made by `RunDir.create`; `data`:
     an already loaded data set (e.g. without its test split) in place of `data_dir`'s."""
+    _check_arguments(recipe, target, runtime, callbacks)  # before any directory is made
     net = as_net(model)
     data = load(data_dir) if data is None else data
     recipe, target = settle(model, recipe, target, data.target)
@@ -58,8 +59,39 @@ def train(
             raise
         if trainer.unkept:  # said at the start, not found out at the end
             warnings.warn(NotKept(trainer.name, trainer.unkept), stacklevel=2)
-        trainer.write_headers(data_dir)
-        return trainer.fit(_callbacks(trainer.runtime, callbacks))
+        try:
+            try:
+                trainer.write_headers(data_dir)
+            except runs.RunWriteError as e:
+                raise runs.RunWriteError(f"{e}; no epoch was saved: start the run again") from None
+            return trainer.fit(_callbacks(trainer.runtime, callbacks))
+        except (TrainingInterrupted, runs.RunWriteError):
+            if not trainer.saved_epoch:  # nothing to resume: leave nothing that looks so
+                rd.discard(started=True)
+            raise
+
+
+HOOKS = ("on_start", "on_epoch_start", "on_step", "on_epoch_end", "on_end")
+
+
+def _check_arguments(recipe: Any, target: Any, runtime: Any, callbacks: Any) -> None:
+    """A wrong argument is one line before anything is made (no half-made run directory)."""
+    for name, value, cls in (("recipe", recipe, Recipe), ("target", target, Target),
+                             ("runtime", runtime, Runtime)):  # fmt: skip
+        if value is not None and not isinstance(value, cls):
+            raise ConfigError(
+                f"{name} = {value!r} is a {type(value).__name__}, not a {cls.__name__}: give "
+                f"tinycnn.{cls.__name__}(…) or leave it out"
+            )
+    if isinstance(callbacks, Callback) or not isinstance(callbacks, list | tuple):
+        raise ConfigError("callbacks: give a list of callbacks, e.g. callbacks=[MyCallback()]")
+    for cb in callbacks:
+        missing = [h for h in HOOKS if not callable(getattr(cb, h, None))]
+        if missing:
+            raise ConfigError(
+                f"callback {cb!r} has no {', '.join(missing)}: subclass "
+                f"tinycnn.training.Callback and override the hooks you need"
+            )
 
 
 def settle(

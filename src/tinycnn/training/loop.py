@@ -277,6 +277,8 @@ class Trainer(Recording):
         stop = False
         self._status({"state": "running", "epoch": self.epoch})
         try:
+            if self.saved_epoch:  # a resume: what a fault at the last save left undone is done
+                self._complete_files()
             for cb in callbacks:
                 cb.on_start(self)
             while self.epoch < r.epochs and not stop:
@@ -286,7 +288,9 @@ class Trainer(Recording):
                 train_loss, train_acc, lrs = self.train_epoch(stepped)
                 check_finite(self.model, self.epoch + 1, self.recipe, self.run_dir)
                 rows = self._rows(train_loss, train_acc, lrs)
-                split = "test" if "test_loss" in rows[0] else "val"  # plateau's signal
+                # plateau's signal: the validation split where there is one (the test set must
+                # not steer training), else the test split as the course does
+                split = "val" if "val_loss" in rows[0] else "test"
                 self.schedule.after_epoch(rows[0][f"{split}_loss"], rows[0][f"{split}_acc"])
                 self.epoch += 1
                 for row in rows:  # a stacked group's time is shared out
@@ -302,6 +306,11 @@ class Trainer(Recording):
                     f"interrupted in a stacked group of {len(self.seeds)} seeds; stacked "
                     f"groups do not resume: rerun the command"
                 ) from None
+            if not self.saved_epoch:  # no checkpoint yet: say so (the engine removes the run)
+                raise TrainingInterrupted(
+                    "interrupted in epoch 1, before its first checkpoint: nothing to resume; "
+                    "start the run again"
+                ) from None
             self._status({"state": "interrupted", "epoch": self.saved_epoch})
             raise TrainingInterrupted(
                 f"interrupted in epoch {self.saved_epoch + 1}; checkpoint after epoch "
@@ -314,10 +323,16 @@ class Trainer(Recording):
         except runs.RunWriteError as e:
             with contextlib.suppress(runs.RunWriteError):  # the disk may still be full
                 self._status({"state": "failed", "epoch": self.saved_epoch})
+            if not self.saved_epoch:
+                raise runs.RunWriteError(f"{e}; no epoch was saved: start the run again") from None
             raise runs.RunWriteError(
                 f"{e}; the checkpoint after epoch {self.saved_epoch} is intact: resume with: ",
                 ResumeAt(self.run_dir),
             ) from None
+        except Exception:  # a callback's bug, say: never a run left "running" for ever
+            with contextlib.suppress(runs.RunWriteError):
+                self._status({"state": "failed", "epoch": self.saved_epoch})
+            raise
         finally:
             for cb in callbacks:
                 for result in self.results or [None]:

@@ -98,3 +98,17 @@ class Recording:
             d.set_status(state, epoch=self.epoch)
             out.append(RunResult(d.path, history, verdict, self.params, stopped))
         return out
+
+    def _complete_files(self) -> None:
+        """On a resume, from the checkpoint: metrics.jsonl for every epoch it holds, and best.pt
+        where a disk fault in the last save left none and the last epoch is the best. A run is
+        "finished" only with all its files."""
+        d, history = self.dirs[0], self.histories[0]
+        if not history:
+            return
+        d.write_history(history, self.lr_steps)
+        key = f"{self.recipe.select}_acc"
+        if not d.has(runs.BEST) and history[-1][key] >= max(m[key] for m in history):
+            judged = self.ema.module if self.ema else self.model
+            best = {"epoch": self.epoch, key: history[-1][key], "model": judged.state_dict()}
+            d.save_checkpoint(runs.BEST, best)

@@ -128,13 +128,20 @@ class RunDir:
     def write_data(self, name: str, obj: Any) -> None:
         write_json(self.path / name, obj)
 
-    def discard(self) -> None:
+    def discard(self, started: bool = False) -> None:
         """Remove a run that never started training (refused at its start, or a seed that never
-        began): no empty directory is left that looks like a run. One that started stays."""
-        if not self.path.is_dir() or (self.path / STATUS).exists() or (self.path / LAST).exists():
+        began), or (`started`) one stopped before its first checkpoint: no directory is left
+        that looks like a run to resume. One with a checkpoint always stays."""
+        if not self.path.is_dir() or (self.path / LAST).exists():
+            return
+        if (self.path / STATUS).exists() and not started:
             return
         for p in self.path.iterdir():
-            if p.is_file() and p.name != LOCK:
+            if p.is_dir():  # figures/ of a report
+                for q in p.iterdir():
+                    q.unlink()
+                p.rmdir()
+            elif p.name != LOCK:
                 p.unlink()
         (self.path / LOCK).unlink(missing_ok=True)
         self.path.rmdir()

@@ -323,3 +323,73 @@ def test_a_disk_full_at_best_pt_loses_nothing_on_resume(tmp_path, monkeypatch):
     assert read_run(d).state == "finished" and (d / "best.pt").is_file()
     timeless = lambda rows: [{k: v for k, v in m.items() if k != "seconds"} for m in rows]  # noqa: E731
     assert timeless(r.metrics) == timeless(whole.metrics) and len(read_run(d).metrics) == 2
+
+
+# ----- search: interrupts, renamed directories, another question, a damaged journal -------------
+TINY = ["--epochs", "1", "--val", "200", "--limit-train", "400", "--pruner", "none"]
+
+
+def test_ctrl_c_stops_the_search_and_says_how_to_resume(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "s"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tinycnn", "search", "course", "--trials", "20", "--out", str(out),
+         "--epochs", "3", "--val", "200", "--limit-train", "4000", "--pruner", "none"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    first = proc.stdout.readline()  # the first trial's line: the second one is training now
+    assert first.startswith("trial"), first + proc.stderr.read()
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    rest, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGINT, err
+    assert (
+        "search interrupted" in err and "tinycnn search --resume" in err and "Traceback" not in err
+    )
+    assert rest.count("trial") == 0  # no trial ran after Ctrl-C
+    (d,) = out.iterdir()
+    assert (d / "trials.jsonl").read_text().count("\n") >= 1  # the study is kept
+
+
+def test_a_renamed_search_resumes_its_own_study(tmp_path, capsys):
+    out = tmp_path / "s"
+    assert main(["search", "course", "--trials", "1", "--out", str(out), *TINY]) == 0
+    (d,) = out.iterdir()
+    moved = d.rename(tmp_path / "renamed")
+    assert main(["search", "--resume", str(moved), "--trials", "1"]) == 0
+    assert (moved / "trials.jsonl").read_text().count("\n") == 2  # earlier trials kept
+    capsys.readouterr()
+
+
+def test_a_study_answers_one_question(tmp_path, capsys):
+    db = f"sqlite:///{tmp_path / 'study.db'}"
+    argv = ["search", "course", "--trials", "1", "--storage", db, "--study", "one", *TINY]
+    assert main([*argv, "--out", str(tmp_path / "a")]) == 0
+    capsys.readouterr()
+    assert main([*argv, "--out", str(tmp_path / "b"), "--preset", "under10k"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "study one was searched with preset = 'under8k'" in err
+
+
+def test_a_damaged_journal_is_named_by_its_line(tmp_path, capsys):
+    out = tmp_path / "s"
+    assert main(["search", "course", "--trials", "1", "--out", str(out), *TINY]) == 0
+    (d,) = out.iterdir()
+    with (d / "journal.log").open("a") as f:
+        f.write("{half a record\n")
+    capsys.readouterr()
+    assert main(["search", "--resume", str(d), "--trials", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "journal.log: line" in err and "not a journal record" in err
+
+
+def test_a_search_where_every_trial_fails_does_not_exit_0(tmp_path, capsys):
+    space = tmp_path / "wild.toml"
+    space.write_text('name = "wild"\n[[blocks]]\nconvs = 2\nchannels = 8\n'
+                     "[recipe]\nlr = 1e9\n")  # fmt: skip
+    argv = ["search", str(space), "--trials", "2", "--preset", "none", "--out", str(tmp_path)]
+    assert main([*argv, *TINY]) == 1
+    captured = capsys.readouterr()
+    assert "none completed" in captured.out and "no trial completed" in captured.err

@@ -68,7 +68,22 @@ BAD_SPACES = [
     ),
     ({"blocks": [{"convs": 1, "channels": 8}], "recipe": {"epochs": 9}}, "unknown key 'epochs'"),
     ({"blocks": [{"convs": 1, "channels": 8}], "head": {"kind": "fc"}}, "head.kind = 'fc'"),
-]
+    # issue 28's attack: malformed values are one line naming the key, never a traceback
+    ({"blocks": [1, 2, 3]}, "blocks[1] = 1: each block is a [[blocks]] table"),
+    ({"blocks": [{"convs": {"int": [1, 3], "step": 0}, "channels": 8}]},
+     "blocks[1].convs: step = 0 must be a positive int"),
+    ({"blocks": [{"convs": 1, "channels": 8}], "recipe": {"lr": {"float": [0, 0.1], "log": True}}},
+     "recipe.lr: a log range must start above 0"),
+    ({"blocks": [{"convs": 1, "channels": 8}], "recipe": {"lr": {"float": [-0.1, 0.1]}}},
+     "recipe.lr: lr = -0.1: must be > 0"),
+    ({"blocks": [{"convs": 1, "channels": 8}], "recipe": {"batch_size": {"choice": [1, 64]}}},
+     "recipe.batch_size: batch_size = 1: must be ≥ 2"),
+    ({"blocks": [{"convs": 1, "channels": 8}], "head": "1x1-gap"},
+     "head = '1x1-gap': give a [head] table of kind"),
+    ({"blocks": [{"convs": {"int": [1, 3], "log": "yes"}, "channels": 8}]},
+     "blocks[1].convs: log = 'yes' must be true or false"),
+    ({"blocks": [{"convs": {"int": [1, "3"]}, "channels": 8}]}, "blocks[1].convs: int must be"),
+]  # fmt: skip
 
 
 def test_separable_blocks_are_depthwise_then_pointwise_and_fit_under_4k():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 from typing import Any
 
 from ..errors import ConfigError
@@ -86,7 +87,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     print(
         f"{len(rows)} trials: {n.get('complete', 0)} complete, {n.get('pruned', 0)} pruned, "
         f"{n.get('rejected', 0)} rejected before training, {n.get('fail', 0)} failed; "
-        f"best val {best_value(rows):.2f}%"
+        + (f"best val {best_value(rows):.2f}%" if n.get("complete") else "none completed")
     )
     tops = [t for t in sorted(d.glob("top*.toml")) if not t.name.endswith(".run.toml")]
     confirmed = d / "confirm.json"
@@ -99,4 +100,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         f"saved: {d / 'search.md'}"
         + (f"  (best: {', '.join(p.name for p in tops)})" if tops else "")
     )
+    if rows and not n.get("complete") and n.get("fail"):  # nothing to rank: say so, fail
+        print(f"error: no trial completed: all {n['fail']} that trained failed (see "
+              f"{d / 'search.md'}); check the space's recipe ranges", file=sys.stderr)  # fmt: skip
+        return 1
     return 0

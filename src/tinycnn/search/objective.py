@@ -14,7 +14,7 @@ from typing import Any
 import optuna
 
 from ..data import Dataset
-from ..errors import ConfigError, SpecError
+from ..errors import ConfigError, SpecError, TrainingInterrupted
 from ..rules import Target, load_preset, static_conditions
 from ..settings import Recipe, Runtime
 from ..table import Table, layer_table
@@ -74,7 +74,12 @@ def objective(
     runtime = Runtime(out=str(d / "trials"), report=False, threads=threads(cfg.workers))
     report = ReportToTrial(trial)
     hooks = [] if cfg.multi else [report]  # Optuna neither reports nor prunes multi-objective
-    result = train_run(cand.spec, recipe, Target(target=None), runtime, callbacks=hooks, data=data)
+    try:
+        result = train_run(
+            cand.spec, recipe, Target(target=None), runtime, callbacks=hooks, data=data
+        )
+    except TrainingInterrupted:
+        raise KeyboardInterrupt from None  # Ctrl-C stops the search, not just this trial
     rows = result.metrics
     trial.set_user_attr("val_acc", [m["val_acc"] for m in rows])
     trial.set_user_attr("seconds", sum(m["seconds"] for m in rows))

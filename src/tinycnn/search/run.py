@@ -26,7 +26,7 @@ import tomli_w
 
 from .. import files
 from ..data import load
-from ..errors import ConfigError, TinyCnnError
+from ..errors import ConfigError, TinyCnnError, TrainingInterrupted
 from ..spec import Spec
 from .config import CONFIG, SearchConfig
 from .confirm import confirm
@@ -51,7 +51,7 @@ def _worker(
     cfg: SearchConfig, d: Path, n_trials: int, on_trial: OnTrial | None, worker: int = 0
 ) -> None:
     """One process's share of the trials; the data is loaded once per process."""
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the caller reports trials
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # the caller reports trials
     space, study = load_space(cfg.space), make_study(cfg, d)
     seed = sampler_seed(cfg, worker, len(study.get_trials(deepcopy=False)))
     study.sampler = optuna.samplers.TPESampler(seed=seed, constant_liar=True)
@@ -77,7 +77,7 @@ def search(
     `on_trial(study, trial)` runs after each trial, in the worker that ran it.
     `confirm_seeds` K > 0: then retrain the `top` best on the whole training split with K seeds
     each and judge them on the test set (confirm.json, and in search.md)."""
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # no log lines: `on_trial` reports
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # no log lines: `on_trial` reports
     if resume is not None:
         cfg = resumed_config(Path(resume), cfg)
     space = load_space(cfg.space)  # errors name the key before anything is made
@@ -94,6 +94,8 @@ def search(
         d = Path(resume)
     else:
         d = files.new_dir(cfg.out, f"{space.name}-{cfg.preset or 'any'}")
+        # the study's name is saved: the directory may be renamed or moved and still resumed
+        cfg = dataclasses.replace(cfg, study=cfg.study or d.name)
         files.write_json(d / CONFIG, dataclasses.asdict(cfg))
     with files.locked(d):
         study = make_study(cfg, d)
@@ -107,6 +109,11 @@ def search(
             else:
                 with ProcessPoolExecutor(k, mp_context=mp.get_context("spawn")) as pool:
                     list(pool.map(_worker, [cfg] * k, [d] * k, shares, [on_trial] * k, range(k)))
+        except (KeyboardInterrupt, TrainingInterrupted):
+            raise TrainingInterrupted(
+                f"search interrupted; its study and finished trials are kept in {d}; more "
+                f"trials with: tinycnn search --resume {d}"
+            ) from None
         finally:  # after Ctrl-C too: what finished is written out
             rows = write_outputs(make_study(cfg, d), d)
             write_search_md(d, rows, cfg, [])
@@ -122,9 +129,19 @@ def resumed_config(d: Path, given: SearchConfig) -> SearchConfig:
                           f"search made")  # fmt: skip
     try:
         saved = SearchConfig(**json.loads((d / CONFIG).read_text()))
-    except (json.JSONDecodeError, TypeError) as e:
+    except (json.JSONDecodeError, TypeError, ConfigError) as e:
         raise ConfigError(f"{d / CONFIG}: damaged ({e}); start a new search") from None
+    if saved.study is None:  # made before the name was saved: the journal's one study
+        names = _study_names(saved, d)
+        saved = dataclasses.replace(saved, study=names[0] if len(names) == 1 else d.name)
     return dataclasses.replace(saved, trials=given.trials, workers=given.workers)
+
+
+def _study_names(cfg: SearchConfig, d: Path) -> list[str]:
+    try:
+        return optuna.get_all_study_names(make_storage(cfg, d))
+    except Exception:  # noqa: BLE001 - an unreadable storage is said when the study opens
+        return []
 
 
 def trial_rows(study: optuna.Study) -> list[dict[str, Any]]:

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 from .. import tomlfile
 from ..errors import ConfigError
+from ..ranges import check_value
 from ..settings import Recipe
 from ..spec import Layer, Spec, conv, gap, linear, maxpool
 
@@ -115,6 +116,8 @@ def _check_value(where: str, value: Any, allowed: tuple[Any, ...] | None = None)
     if not isinstance(value, dict):
         if allowed is not None and value not in allowed:
             raise ConfigError(f"{where} = {value!r}: use one of {', '.join(map(str, allowed))}")
+        if allowed is None:
+            _setting(where, value)
         return
     kinds = [k for k in ("int", "float", "choice") if k in value]
     extra = set(value) - {"int", "float", "choice", "step", "log"}
@@ -129,15 +132,38 @@ def _check_value(where: str, value: Any, allowed: tuple[Any, ...] | None = None)
             raise ConfigError(f"{where}: choice must be a non-empty list")
         for c in choices:
             _check_value(where, c, allowed)
+            if allowed is None and not isinstance(c, dict):
+                _setting(where, c)
         return
     pair = value[kinds[0]]
-    ok = isinstance(pair, list) and len(pair) == 2 and all(isinstance(v, int | float) for v in pair)
-    if (
-        not ok
-        or pair[0] > pair[1]
-        or (kinds[0] == "int" and not all(isinstance(v, int) for v in pair))
-    ):
+    numbers = isinstance(pair, list) and all(_number(v) for v in pair)
+    ok = numbers and len(pair) == 2 and pair[0] <= pair[1]
+    if not ok or (kinds[0] == "int" and not all(isinstance(v, int) for v in pair)):
         raise ConfigError(f"{where}: {kinds[0]} must be [lo, hi] with lo ≤ hi, got {pair!r}")
+    step, log = value.get("step", 1), value.get("log", False)
+    if not _number(step) or step <= 0 or (kinds[0] == "int" and not isinstance(step, int)):
+        raise ConfigError(f"{where}: step = {step!r} must be a positive {kinds[0]}")
+    if not isinstance(log, bool):
+        raise ConfigError(f"{where}: log = {log!r} must be true or false")
+    if log and pair[0] <= 0:
+        raise ConfigError(f"{where}: a log range must start above 0, got {pair!r}")
+    if allowed is None:  # a recipe field: both ends must be values the field takes
+        for v in pair:
+            _setting(where, v)
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _setting(where: str, v: Any) -> None:
+    """A recipe value checked against the field's own declared range (settings)."""
+    name = where.rsplit(".", 1)[-1]
+    if where.split(": ")[-1].startswith("recipe."):
+        try:
+            check_value(name, v)
+        except ConfigError as e:
+            raise ConfigError(f"{where}: {e}") from None
 
 
 def from_dict(d: dict[str, Any], where: str) -> Space:
@@ -152,6 +178,8 @@ def from_dict(d: dict[str, Any], where: str) -> Space:
         raise ConfigError(f"{where}: give at least one [[blocks]] table")
     for i, block in enumerate(blocks, 1):
         at = f"{where}: blocks[{i}]"
+        if not isinstance(block, dict):
+            raise ConfigError(f"{at} = {block!r}: each block is a [[blocks]] table of its keys")
         bad = sorted(set(block) - BLOCK_KEYS)
         if bad:
             raise ConfigError(
@@ -166,6 +194,11 @@ def from_dict(d: dict[str, Any], where: str) -> Space:
             raise ConfigError(f"{at}: a transition that squeezes needs squeeze = (its channels)")
     for section, keys in (("head", {"kind"}), ("spec", SPEC_KEYS), ("recipe", RECIPE_KEYS)):
         table = d.get(section, {})
+        if not isinstance(table, dict):
+            raise ConfigError(
+                f"{where}: {section} = {table!r}: give a [{section}] table of "
+                f"{', '.join(sorted(keys))}"
+            )
         bad = sorted(set(table) - keys)
         if bad:
             raise ConfigError(

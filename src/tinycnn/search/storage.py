@@ -5,6 +5,7 @@ a journal has no heartbeat, so a search that holds its directory fails the stale
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ def masked(url: str) -> str:
 def make_storage(cfg: SearchConfig, d: Path) -> Any:
     """The journal file in the search directory, or an RDB URL (SQLite works for one process)."""
     if cfg.storage is None:
+        check_journal(d / JOURNAL)
         return optuna.storages.JournalStorage(
             optuna.storages.journal.JournalFileBackend(str(d / JOURNAL))
         )
@@ -57,6 +59,22 @@ def make_storage(cfg: SearchConfig, d: Path) -> Any:
         ) from None
 
 
+def check_journal(path: Path) -> None:
+    """Every line of a journal is one JSON record; a damaged one is named before Optuna reads
+    the file (it would raise from deep inside, optuna#5138)."""
+    if not path.is_file():
+        return
+    with path.open("rb") as f:
+        for i, line in enumerate(f, 1):
+            try:
+                json.loads(line)
+            except ValueError:
+                raise ConfigError(
+                    f"{path}: line {i} is not a journal record (damaged); remove that line to "
+                    f"keep the study, or start a new search"
+                ) from None
+
+
 def make_study(cfg: SearchConfig, d: Path) -> optuna.Study:
     storage = make_storage(cfg, d)
     pruner = {
@@ -64,7 +82,7 @@ def make_study(cfg: SearchConfig, d: Path) -> optuna.Study:
         "hyperband": optuna.pruners.HyperbandPruner(min_resource=1, max_resource=cfg.epochs),
         "none": optuna.pruners.NopPruner(),
     }[cfg.pruner]
-    return optuna.create_study(
+    study = optuna.create_study(
         storage=storage,
         study_name=cfg.study or d.name,
         directions=["maximize", "minimize"] if cfg.multi else ["maximize"],
@@ -72,6 +90,28 @@ def make_study(cfg: SearchConfig, d: Path) -> optuna.Study:
         pruner=optuna.pruners.NopPruner() if cfg.multi else pruner,
         load_if_exists=True,
     )
+    _same_question(study, cfg)
+    return study
+
+
+ASKED = ("space", "preset", "objective", "epochs", "val")  # what makes trials comparable
+
+
+def _same_question(study: optuna.Study, cfg: SearchConfig) -> None:
+    """A study answers one question: a second search that joins it with another space, preset,
+    objective or trial budget is refused (its trials could not be ranked with these)."""
+    mine = {k: getattr(cfg, k) for k in ASKED}
+    theirs = study.user_attrs.get("asked")
+    if theirs is None:
+        study.set_user_attr("asked", mine)
+        return
+    differ = [k for k in ASKED if theirs.get(k) != mine[k]]
+    if differ:
+        k = differ[0]
+        raise ConfigError(
+            f"study {study.study_name} was searched with {k} = {theirs.get(k)!r}, not "
+            f"{mine[k]!r}; its trials answer another question: use --study NAME for a new study"
+        )
 
 
 def fail_stale(study: optuna.Study) -> int:

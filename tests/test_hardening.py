@@ -393,3 +393,61 @@ def test_a_search_where_every_trial_fails_does_not_exit_0(tmp_path, capsys):
     assert main([*argv, *TINY]) == 1
     captured = capsys.readouterr()
     assert "none completed" in captured.out and "no trial completed" in captured.err
+
+
+# ----- data folders ------------------------------------------------------------------------------
+def _image_folder(root, classes=("a", "b"), n=2, splits=("train", "test")):
+    from PIL import Image
+
+    for split in splits:
+        for c in classes:
+            (root / split / c).mkdir(parents=True, exist_ok=True)
+            for i in range(n):
+                Image.new("L", (8, 8), 40 * i + 10).save(root / split / c / f"{i}.png")
+    return root
+
+
+def _broken_link(root):
+    (root / "train" / "a" / "gone.png").symlink_to(root / "nowhere.png")
+
+
+def _flat_test(root):
+    import shutil
+
+    shutil.rmtree(root / "test" / "a")
+    shutil.rmtree(root / "test" / "b")
+    from PIL import Image
+
+    Image.new("L", (8, 8)).save(root / "test" / "x.png")
+
+
+DATA_CASES = {  # damage → the path the message blames, and what it says
+    "a broken symlink": (_broken_link, "train/a/gone.png", "not a readable image"),
+    "test without class folders": (_flat_test, "test", "no class folders"),
+    "test missing a class": (lambda r: __import__("shutil").rmtree(r / "test" / "b"),
+                             "test/b", "missing; every training class needs test images"),
+    "an empty class": (lambda r: [p.unlink() for p in (r / "train" / "b").iterdir()],
+                       "train/b", "no images"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(DATA_CASES))
+def test_a_bad_image_folder_is_one_line_blaming_the_right_place(tmp_path, capsys, case):
+    damage, blamed, says = DATA_CASES[case]
+    root = _image_folder(tmp_path / "data")
+    damage(root)
+    assert main(["summary", "fast7806", "--data-dir", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{root / blamed}:" in err and says in err, err
+    assert "dataset.toml" not in err
+
+
+def test_a_copy_of_mnists_checksums_does_not_make_a_folder_mnist(tmp_path):
+    import shutil
+
+    from tinycnn.data import bundled_dir, load
+
+    root = _image_folder(tmp_path / "data")
+    shutil.copy(bundled_dir() / "SHA256SUMS", root / "SHA256SUMS")
+    data = load(root)
+    assert not data.is_mnist and data.name == "data" and data.target is None

@@ -152,8 +152,8 @@ def load(data_dir: str | Path | None = None) -> Dataset:
     (`train/<class>/*.png`, `test/<class>/*.png`), described by its `dataset.toml` if any."""
     d = (bundled_dir() if data_dir is None else Path(data_dir)).resolve()
     # cache per process, keyed on the files' sizes and times so an edited file is read again
-    stamp = (
-        tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(d.rglob("*")))
+    stamp = (  # lstat: a broken link is named by the loader, not a traceback here
+        tuple((str(p), p.lstat().st_size, p.lstat().st_mtime_ns) for p in sorted(d.rglob("*")))
         if d.is_dir()
         else ()
     )
@@ -242,11 +242,13 @@ def channel_stats(x: torch.Tensor) -> tuple[Stat, Stat]:
 
 
 def is_mnist(d: Path) -> bool:
-    """The bundled data, or a copy of it (the same files, by their SHA256SUMS)."""
+    """The bundled data, or a copy of it: IDX files with MNIST's SHA256SUMS (reading them
+    checked every file against those sums). A copy of the sums beside other files is not."""
     if d == bundled_dir().resolve():
         return True
     mine, theirs = bundled_dir() / idx.CHECKSUMS, d / idx.CHECKSUMS
-    return theirs.is_file() and theirs.read_text().split() == mine.read_text().split()
+    same_sums = theirs.is_file() and theirs.read_text().split() == mine.read_text().split()
+    return same_sums and idx.is_idx_dir(d)
 
 
 def describe_dir(d: Path) -> dict[str, Any]:

@@ -34,11 +34,23 @@ def read_image_folder(d: Path) -> tuple[dict[str, torch.Tensor], tuple[str, ...]
             f"{d / 'train'}: {len(names)} class folder(s); put each class's images in its own "
             f"folder, train/<class>/*.png (two classes or more)"
         )
-    unknown = sorted({p.name for p in (d / "test").iterdir() if _visible_dir(p)} - set(names))
+    tested = {p.name for p in (d / "test").iterdir() if _visible_dir(p)}
+    unknown = sorted(tested - set(names))
     if unknown:
         raise DataError(
             f"{d / 'test' / unknown[0]}: class {unknown[0]!r} has no folder under train/; "
             f"test classes must be training classes"
+        )
+    if not tested:
+        raise DataError(
+            f"{d / 'test'}: no class folders; put the test images in test/<class>/NAME.png, "
+            f"one folder per class as under train/"
+        )
+    missing = sorted(set(names) - tested)
+    if missing:
+        raise DataError(
+            f"{d / 'test' / missing[0]}: missing; every training class needs test images "
+            f"(test/{missing[0]}/NAME.png)"
         )
     out: dict[str, torch.Tensor] = {}
     size: tuple[int, int] | None = None
@@ -50,7 +62,12 @@ def read_image_folder(d: Path) -> tuple[dict[str, torch.Tensor], tuple[str, ...]
         for label, name in enumerate(names):
             folder = d / split / name
             files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-            for f in files if folder.is_dir() else []:
+            if not files:
+                raise DataError(
+                    f"{folder}: no images ({', '.join(sorted(IMAGE_SUFFIXES))}); put class "
+                    f"{name!r}'s {split} images in it, or remove the folder"
+                )
+            for f in files:
                 img = _open(f, Image)
                 if size is None:
                     size, first = img.size, f

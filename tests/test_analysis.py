@@ -31,7 +31,17 @@ def test_stability_rule():
 
 
 def test_target_rule():
-    assert target(stats([99.0, 99.41, 99.5, 99.45])) == "Target 99.4% held from epoch 2 on."
+    assert target(stats([99.0, 99.41, 99.5, 99.45])) == (
+        "Target 99.4% met by every seed (1/1); the mean held it from epoch 2 on."
+    )
+    # the mean holds, but one of two seeds missed in its last 3 epochs: not met
+    split = stats([[99.0, 99.5, 99.6, 99.6, 99.6], [99.0, 99.45, 99.45, 99.39, 99.5]])
+    assert split.mean_held and not split.met and split.seeds_met == 1
+    assert target(split) == (
+        "The mean held the target 99.4% from epoch 2, but only 1/2 seeds met it: not yet "
+        "consistent."
+    )
+    assert not next_step(split).startswith("Next: the target is met")
     assert target(stats([99.41, 99.0, 99.5, 99.45])) == (
         "Target 99.4% reached in epochs 1, 3, 4 but not held for the last 3."
     )

@@ -451,3 +451,93 @@ def test_a_copy_of_mnists_checksums_does_not_make_a_folder_mnist(tmp_path):
     shutil.copy(bundled_dir() / "SHA256SUMS", root / "SHA256SUMS")
     data = load(root)
     assert not data.is_mnist and data.name == "data" and data.target is None
+
+
+# ----- the newcomer's wording ---------------------------------------------------------------------
+def test_wording_reads_as_written_by_a_person():
+    from tinycnn.reports.report import used_settings
+    from tinycnn.rules import Target, judge
+    from tinycnn.settings import Recipe
+    from tinycnn.training.callbacks import lr_text
+
+    assert "only 1 epoch ran" in judge(Target(target=99.4), [98.0], 7000, 15).line()
+    assert [lr_text(v) for v in (0.0034, 0.0001, 5e-06, 0.0)] == [
+        "0.0034", "0.0001", "5.0e-06", "0.0000"]  # fmt: skip
+    used = used_settings(Recipe().__dict__)  # a OneCycle run never read the step or plateau
+    assert "pct_start" in used and not {"step_size", "gamma", "plateau_patience"} & set(used)
+    assert "step_size" in used_settings(Recipe(schedule="step").__dict__)
+
+
+def test_cli_wording(capsys):
+    from tinycnn.cli import make_parser
+
+    train = next(a for a in make_parser()._actions if hasattr(a, "choices") and a.choices)
+    progress = next(a for a in train.choices["train"]._actions if a.dest == "progress")
+    assert "(default: False)" not in progress.help and "terminal" in progress.help
+    assert main(["zoo"]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if " params  " in ln]
+    assert len({ln.index(" params  ") for ln in lines}) == 1  # the columns line up
+
+
+def test_a_seeds_line_with_one_seed_has_no_spread():
+    from tinycnn.rules import Target
+    from tinycnn.training.seeds_result import SeedsResult
+
+    class Run:
+        metrics = [{"test_acc": 99.5, "seconds": 1.0}]
+        run_dir = "r"
+
+        class verdict:  # noqa: N801
+            passed = True
+
+    line = SeedsResult((1,), (Run(),), Target(consistent=1)).line()
+    assert line == "1/1 seed met the target; min of the last epoch: 99.50% (one seed: no spread)"
+
+
+def test_plateau_reads_the_validation_loss_when_there_is_one(tmp_path, monkeypatch):
+    """The test set must not steer training: with a validation split, ReduceLROnPlateau is fed
+    the validation loss, not the test loss."""
+    from tinycnn import Recipe, Runtime, Target
+    from tinycnn.training import optim, train
+
+    fed = []
+    real = optim.Schedule.after_epoch
+    spy = lambda self, loss, acc: fed.append(loss) or real(self, loss, acc)  # noqa: E731
+    monkeypatch.setattr(optim.Schedule, "after_epoch", spy)
+    recipe = Recipe(epochs=2, limit_train=600, limit_test=128, val=200, select="val",
+                    schedule="plateau", lr=0.01)  # fmt: skip
+    r = train("fast7806", recipe, Target(target=None), Runtime(out=str(tmp_path), report=False))
+    assert fed == [m["val_loss"] for m in r.metrics] != [m["test_loss"] for m in r.metrics]
+
+
+@pytest.mark.parametrize(
+    ("layers", "message"),
+    [((), "layers must be a non-empty tuple"), ((1, 2), "layer 1: 1 is not a layer"),
+     (("conv",), "layer 1: 'conv' is not a layer")],
+)  # fmt: skip
+def test_a_spec_made_wrong_in_python_is_one_line(layers, message):
+    from tinycnn.errors import SpecError
+    from tinycnn.spec import Spec
+
+    with pytest.raises(SpecError, match=message):
+        Spec("x", layers)
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["summary", "gap7496", "--classes", "0"], "classes = 0: give how many classes"),
+    (["summary", "gap7496", "--classes", "-3"], "classes = -3"),
+    (["check", "gap7496", "--preset", "under8k", "--epochs", "-1"], "epochs = -1: must be ≥ 1"),
+    (["predict", "RUN", "IMG", "--top", "0"], "--top 0: must be ≥ 1"),
+    (["predict", "RUN", "IMG", "--top", "-2"], "--top -2: must be ≥ 1"),
+    (["predict", "RUN", "IMG", "--show-input", "/proc/no/such"], "--show-input /proc/no/such"),
+    (["predict", "RUN", "IMG", "--show-input", "FILE"], "cannot make that folder"),
+    (["evaluate", "/no/such/run"], "/no/such/run: no such run directory"),
+    (["report", "/no/such/run"], "/no/such/run: no such run directory"),
+])  # fmt: skip
+def test_command_inputs_are_one_line(digits_run, tmp_path, capsys, argv, message):
+    (tmp_path / "a.png").write_bytes(b"")
+    (tmp_path / "file").write_text("x")
+    swap = {"RUN": str(digits_run), "IMG": str(tmp_path / "a.png"), "FILE": str(tmp_path / "file")}
+    assert main([swap.get(a, a) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err

@@ -43,7 +43,7 @@ def summary(
         spec = spec.with_(input=None)
     shape = size or spec.input or MNIST_INPUT
     # a description: a spec without a classifier head is described too (training refuses it)
-    return layer_table(spec, shape, classes or MNIST_CLASSES, head=False)
+    return layer_table(spec, shape, MNIST_CLASSES if classes is None else classes, head=False)
 
 
 def _module_summary(model: Any, size: tuple[int, int, int] | None) -> Table:
@@ -86,7 +86,7 @@ def check(
     rules = load_preset(preset)
     check_value("epochs", epochs)
     size = _size(input_size) if input_size is not None else MNIST_INPUT
-    k = classes or MNIST_CLASSES
+    k = MNIST_CLASSES if classes is None else classes
     if isinstance(model, str | Path | Spec) and not _file_model(str(model)):
         return Verdict(tuple(static_conditions(rules, zoo.resolve(model), epochs, size, k)))
     from .nets import as_net  # your own module: judged from its traced table

@@ -85,7 +85,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
         table = summary(spec, classes=args.classes)  # the input the spec declares
     else:
         shape, classes = shape_from_data(args)
-        table = summary(spec, shape, args.classes or classes)
+        table = summary(spec, shape, classes if args.classes is None else args.classes)
     print(_render(args)(table))
     return 0
 
@@ -118,14 +118,15 @@ def cmd_zoo(args: argparse.Namespace) -> int:
             print(f"# trained by name with: {_recipe_text(spec.name, exact=True)}; a copy "
                   "needs them in --config RUN.toml ([recipe]) or as flags")  # fmt: skip
         return 0
+    w = max(len(n) for n in zoo.names())  # the columns line up whatever the longest name
     for name in zoo.names():
         spec = zoo.get(name)
         params = layer_table(spec).total_params
         default = "  (default)" if name == zoo.DEFAULT_MODEL else ""
-        print(f"{name:10s} {params:>7,} params  {spec.description}{default}")
-        print(f"{'':10s} {'':>14s}  source: {spec.source}")
+        print(f"{name:{w}s} {params:>7,} params  {spec.description}{default}")
+        print(f"{'':{w}s} {'':>14s}  source: {spec.source}")
         if zoo.recipe(name):
-            print(f"{'':10s} {'':>14s}  recipe: {_recipe_text(name)} (when trained by name)")
+            print(f"{'':{w}s} {'':>14s}  recipe: {_recipe_text(name)} (when trained by name)")
     return 0
 
 

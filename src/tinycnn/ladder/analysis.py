@@ -98,9 +98,16 @@ class StepStats:
         return start
 
     @property
-    def met(self) -> bool:
+    def mean_held(self) -> bool:
+        """The mean curve stays ≥ target over the last k epochs (not the rule: see `met`)."""
         held = self.held_from
         return held is not None and held <= len(self.mean_curve) - self.k + 1
+
+    @property
+    def met(self) -> bool:
+        """The target is met when every seed met it: "consistently" asks it of each run, and a
+        mean can hold while one seed misses."""
+        return self.target is not None and self.seeds_met == self.seeds
 
 
 def fit(s: StepStats) -> str:
@@ -134,7 +141,15 @@ def target(s: StepStats) -> str | None:
     if s.target is None:
         return None
     if s.met:
-        return f"Target {s.target:g}% held from epoch {s.held_from} on."
+        return (
+            f"Target {s.target:g}% met by every seed ({s.seeds_met}/{s.seeds}); the mean held "
+            f"it from epoch {s.held_from} on."
+        )
+    if s.mean_held:
+        return (
+            f"The mean held the target {s.target:g}% from epoch {s.held_from}, but only "
+            f"{s.seeds_met}/{s.seeds} seeds met it: not yet consistent."
+        )
     hits = [e for e, a in enumerate(s.mean_curve, 1) if a >= s.target]
     if hits:
         return (

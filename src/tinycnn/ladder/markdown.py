@@ -48,7 +48,7 @@ def step_stats(run_dirs: list[Path], target: float | None, k: int) -> StepStats:
 
 def _results(s: StepStats) -> str:
     spread = f" ± {s.spread:.2f}" if s.seeds > 1 else ""
-    held = f"from epoch {s.held_from}" if s.met else "no"
+    held = f"from epoch {s.held_from}" if s.mean_held else "no"
     return "<br>".join(
         [
             f"params {s.params:,}",
@@ -104,7 +104,8 @@ def write_ladder_md(ladder: Any, state: dict[str, Any], d: Path) -> Path:
         lines += [ladder.description, ""]
     rule = f"preset `{t.preset}`" if t.preset else f"target {target}%"
     lines += [
-        f"Ladder file: `{ladder.source.name}` · {rule} (last {k} epochs) · accuracies are "
+        f"Ladder file: `{ladder.source.name}` · {rule} "
+        f"({'the last epoch' if k == 1 else f'last {k} epochs'}) · accuracies are "
         f"means over the seeds shown.",
         "",
     ]

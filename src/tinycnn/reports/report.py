@@ -11,7 +11,7 @@ from typing import Any
 from ..data import Dataset
 from ..render import render_markdown
 from ..training import runs
-from ..training.callbacks import Callback
+from ..training.callbacks import Callback, lr_text
 from ..training.result import RunResult
 from ..training.runs import EVALUATION, REPORT, Run, RunDir
 from . import plots
@@ -45,6 +45,24 @@ def write_figures(run: Run, ev: Evaluation, data: Dataset) -> dict[str, str]:
     }
 
 
+# the recipe fields that only one schedule or optimizer reads
+SCHEDULE_FIELDS = {
+    "onecycle": ("pct_start", "div_factor", "final_div_factor"),
+    "step": ("step_size", "gamma"),
+    "plateau": ("plateau_metric", "plateau_factor", "plateau_patience"),
+}
+SGD_FIELDS = ("momentum", "nesterov")
+
+
+def used_settings(recipe: dict[str, Any]) -> dict[str, Any]:
+    """The recipe without the settings this run never read (a OneCycle run's step size)."""
+    unused = {f for kind, fs in SCHEDULE_FIELDS.items() if kind != recipe.get("schedule")
+              for f in fs}  # fmt: skip
+    if recipe.get("optimizer", "sgd") != "sgd":
+        unused |= set(SGD_FIELDS)
+    return {k: v for k, v in recipe.items() if k not in unused}
+
+
 def _kv_table(d: dict[str, Any]) -> list[str]:
     return ["| setting | value |", "|---|---|", *(f"| {k} | {v} |" for k, v in d.items())]
 
@@ -58,7 +76,7 @@ def _log_table(metrics: list[dict[str, Any]]) -> list[str]:
         lines.append(
             f"| {m['epoch']} | {m['train_loss']:.4f} | {m['train_acc']:.2f}% | "
             f"{m['test_loss']:.4f} | {m['test_acc']:.2f}% | "
-            f"{m['test_correct']}/{m['test_total']} | {m['lr']:.4f} | "
+            f"{m['test_correct']}/{m['test_total']} | {lr_text(m['lr'])} | "
             f"{m['seconds']:.1f} |"
         )
     return lines
@@ -147,7 +165,7 @@ def write_report(run_dir: str | Path, data_dir: str | Path | None = None) -> Pat
         "",
         "## Recipe",
         "",
-        *_kv_table(run.config["recipe"]),
+        *_kv_table(used_settings(run.config["recipe"])),
         "",
         "## Target",
         "",

@@ -171,7 +171,8 @@ def judge(
         ok = len(last) == k and all(a >= t.target for a in last)
         nums = ", ".join(f"{a:.2f}" for a in last)
         scope = "in the last epoch" if k == 1 else f"in each of the last {k} epochs"
-        short = "" if len(last) == k else f", only {len(last)} epochs ran"
+        ran = len(last)
+        short = "" if ran == k else f", only {ran} epoch{'s' * (ran != 1)} ran"
         conds.append(Condition("accuracy", ok, f"test ≥ {t.target:.2f}% {scope} ({nums}{short})"))
     conds += budget_conditions(t, params, epochs)
     return Verdict(tuple(conds + (extra or [])))

@@ -92,8 +92,13 @@ def format_epoch(m: Row) -> str:
     )
     return (
         f"epoch {m['epoch']:>{w}}/{m['epochs']}  train loss {m['train_loss']:.4f} "
-        f"acc {m['train_acc']:.2f}%  {val}{test}lr {m['lr']:.4f}  {m['seconds']:.1f}s"
+        f"acc {m['train_acc']:.2f}%  {val}{test}lr {lr_text(m['lr'])}  {m['seconds']:.1f}s"
     )
+
+
+def lr_text(lr: float) -> str:
+    """0.0034 as 0.0034; the tail of OneCycle (0.000005) as 5.0e-06, never 0.0000."""
+    return f"{lr:.4f}" if lr >= 1e-4 or lr == 0 else f"{lr:.1e}"
 
 
 def in_notebook() -> bool:

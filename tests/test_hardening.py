@@ -533,6 +533,14 @@ def test_a_spec_made_wrong_in_python_is_one_line(layers, message):
     (["predict", "RUN", "IMG", "--show-input", "FILE"], "cannot make that folder"),
     (["evaluate", "/no/such/run"], "/no/such/run: no such run directory"),
     (["report", "/no/such/run"], "/no/such/run: no such run directory"),
+    (["search", "course", "--seed", "-1"], "seed = -1: must be in"),
+    (["search", "course", "--timeout", "-1"], "timeout = -1.0: must be > 0"),
+    (["search", "course", "--timeout", "nan"], "timeout = nan: must be > 0"),
+    (["search", "course", "--top", "0"], "--top 0: must be ≥ 1"),
+    (["search", "course", "--confirm", "-1"], "--confirm -1: must be ≥ 0"),
+    (["search", "course", "--limit-train", "0"], "limit_train = 0: must be ≥ 2"),
+    (["search", "course", "--workers", "0"], "workers = 0: must be ≥ 1"),
+    (["train", "--seeds", "0"], "seeds = 0: must be ≥ 1"),
 ])  # fmt: skip
 def test_command_inputs_are_one_line(digits_run, tmp_path, capsys, argv, message):
     (tmp_path / "a.png").write_bytes(b"")
@@ -541,3 +549,62 @@ def test_command_inputs_are_one_line(digits_run, tmp_path, capsys, argv, message
     assert main([swap.get(a, a) for a in argv]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err, err
+
+
+# ----- summary and check allocate nothing of what they are told -------------------------------
+def test_summary_of_an_absurd_input_allocates_nothing():
+    """1×100,000×100,000 is 40 GB as one float tensor: the spec's table is arithmetic and the
+    module's is traced on fake tensors, so both answer at once with the sizes they would need."""
+    import resource
+
+    import tinycnn
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    spec = tinycnn.summary("gap7496", input_size=(1, 100_000, 100_000))
+    net = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    module = tinycnn.summary(net, input_size=(1, 100_000, 100_000))
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert spec.activation_bytes > 10**11 and module.rows[0].shape == (8, 99_998, 99_998)
+    assert grown_mb < 500  # nothing of the 40 GB was allocated
+    v = tinycnn.check("gap7496", "under8k", epochs=15, input_size=(1, 100_000, 100_000))
+    assert v.passed  # params do not depend on the input size
+
+
+def test_train_refuses_what_summary_describes(tmp_path):
+    from tinycnn import Recipe, Runtime, Target
+    from tinycnn.errors import BudgetError
+    from tinycnn.layers import Layer
+    from tinycnn.spec import Spec, conv, gap
+    from tinycnn.training import train
+
+    giant = Spec(
+        "giant", (conv(4096, pad=1), conv(4096, pad=1), gap(), Layer("linear", out="classes"))
+    )
+    with pytest.raises(BudgetError, match="giant"):
+        train(giant, Recipe(epochs=1), Target(target=None), Runtime(out=str(tmp_path)))
+
+
+def test_absurd_threads_are_clamped_with_a_note(tmp_path):
+    argv = [sys.executable, "-m", "tinycnn", "train", "--threads", "10000", "--dry-run", "--quiet"]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "note: --threads 10000 is more than this machine's" in r.stdout
+    assert "dry run OK" in r.stdout
+
+
+def test_predict_flags_an_unsure_answer(digits_run, tmp_path, capsys):
+    from PIL import Image
+
+    img = tmp_path / "scribble.png"
+    im = Image.new("L", (64, 64), 0)
+    for x in range(0, 64, 7):  # a grid: no digit at all
+        for y in range(64):
+            im.putpixel((x, y), 255)
+            im.putpixel((y, x), 255)
+    im.save(img)
+    assert main(["predict", str(digits_run), str(img), "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["unsure"] == (row["top"][0]["p"] < 0.5)
+    assert main(["predict", str(digits_run), str(img)]) == 0
+    out = capsys.readouterr().out
+    assert ("unsure: the top answer is below 50%" in out) == row["unsure"]

@@ -306,3 +306,29 @@ def test_search_help_lists_the_shipped_spaces_without_loading_optuna():
     loaded, text = r.stdout.split(" ", 1)
     assert loaded == "False", "help imported Optuna"
     assert f"Shipped spaces: {', '.join(shipped())}." in text
+
+
+def test_a_trial_works_out_its_candidates_table_once(tmp_path, monkeypatch):
+    """Feasibility, the preset's rules, the trainer's budgets and the builder all read one
+    table: the arithmetic runs once per trial."""
+    import tinycnn.builder
+    import tinycnn.nets
+    import tinycnn.rules.presets
+    from tinycnn.search.objective import objective, without_test
+    from tinycnn.table import layer_table
+
+    calls = []
+
+    def counted(*a, **k):
+        calls.append(a[0].name)
+        return layer_table(*a, **k)
+
+    for module in (tinycnn.nets, tinycnn.builder, tinycnn.rules.presets):
+        monkeypatch.setattr(module, "layer_table", counted)
+    fixed = {"b1.convs": 2, "b1.channels": 8, "b1.transition": "maxpool", "b2.convs": 2,
+             "b2.channels": 12, "head": "1x1-gap", "dropout": 0.0, "lr": 0.05, "rotate": 0.0,
+             "batch_size": 64}  # fmt: skip
+    config = cfg(tmp_path, trials=1)
+    value = objective(optuna.trial.FixedTrial(fixed), load_space("course"), config,
+                      without_test(load()), tmp_path)  # fmt: skip
+    assert value > 0 and len(calls) == 1, calls

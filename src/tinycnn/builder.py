@@ -41,13 +41,15 @@ def build(
     classes: int = MNIST_CLASSES,
     replicas: int = 1,
     head: bool = True,
+    table: Table | None = None,
 ) -> TinyNet:
     """Validate `spec` against the input (raises SpecError naming the layer) and build it, as
     one model or as `replicas` independent copies side by side (`training/fast/replicas.py`
     copies single models in and out): replica s owns channel group s (grouped conv, per-channel
     BN, block-diagonal linear); ReLU, dropout and pooling act per channel, so they never mix
-    replicas either. The table describes one replica."""
-    table = layer_table(spec, input_shape, classes, head)
+    replicas either. The table describes one replica (`table`: that table, where the caller
+    has it already)."""
+    table = table or layer_table(spec, input_shape, classes, head)
     modules: OrderedDict[str, nn.Module] = OrderedDict()
     for prim, row in zip(spec.expand(classes), table.rows, strict=True):
         flat = len(row.shape) == 1

@@ -49,17 +49,24 @@ class NotKept(UserWarning):
 @dataclass(frozen=True)
 class SpecNet:
     spec: Spec
+    _tables: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def name(self) -> str:
         return self.spec.name
 
     def table(self, input_shape: tuple[int, int, int], classes: int) -> Table:
-        return layer_table(self.spec, input_shape, classes)
+        """The spec's table for this input, worked out once (a search trial, its trainer and
+        its builder all ask for it)."""
+        key = (tuple(input_shape), classes)
+        if key not in self._tables:
+            self._tables[key] = layer_table(self.spec, input_shape, classes)
+        return self._tables[key]
 
     def build(self, input_shape: tuple[int, int, int], classes: int, seed: int) -> TinyNet:
+        table = self.table(input_shape, classes)
         torch.manual_seed(seed)  # global RNG: the parameter init draws from it
-        return build(self.spec, input_shape, classes)
+        return build(self.spec, input_shape, classes, table=table)
 
     def record(self) -> dict[str, Any]:
         return self.spec.to_dict()

@@ -15,19 +15,24 @@ import optuna
 
 from ..data import Dataset
 from ..errors import ConfigError, SpecError, TrainingInterrupted
+from ..nets import SpecNet
 from ..rules import Target, load_preset, static_conditions
 from ..settings import Recipe, Runtime
-from ..table import Table, layer_table
+from ..table import Table
 from ..training import Callback
 from ..training import train as train_run
 from .config import SearchConfig
 from .space import Candidate, Space
 
 
-def feasibility(cand: Candidate, cfg: SearchConfig, data: Dataset) -> tuple[Table | None, str]:
-    """The candidate's table, and why it cannot compete, decided without training ("": it can)."""
+def feasibility(
+    cand: Candidate, cfg: SearchConfig, data: Dataset, net: SpecNet | None = None
+) -> tuple[Table | None, str]:
+    """The candidate's table, and why it cannot compete, decided without training ("": it can).
+    `net`: the candidate as the trial trains it, whose table is worked out once."""
+    net = net or SpecNet(cand.spec)
     try:
-        table = layer_table(cand.spec, data.input_shape, data.classes)
+        table = net.table(data.input_shape, data.classes)
     except SpecError as e:
         return None, f"does not fit {data.input_shape}: {e}"
     if cfg.preset is not None:
@@ -60,7 +65,8 @@ def objective(
     cand = space.suggest(trial)
     trial.set_user_attr("spec", cand.spec.to_dict())
     trial.set_user_attr("recipe", cand.recipe)
-    table, why = feasibility(cand, cfg, data)
+    net = SpecNet(cand.spec)  # its table: worked out once, here, for the whole trial
+    table, why = feasibility(cand, cfg, data, net)
     if why:
         trial.set_user_attr("rejected", why)
         raise optuna.TrialPruned(f"rejected before training: {why}")
@@ -75,9 +81,7 @@ def objective(
     report = ReportToTrial(trial)
     hooks = [] if cfg.multi else [report]  # Optuna neither reports nor prunes multi-objective
     try:
-        result = train_run(
-            cand.spec, recipe, Target(target=None), runtime, callbacks=hooks, data=data
-        )
+        result = train_run(net, recipe, Target(target=None), runtime, callbacks=hooks, data=data)
     except TrainingInterrupted:
         raise KeyboardInterrupt from None  # Ctrl-C stops the search, not just this trial
     rows = result.metrics

@@ -24,7 +24,8 @@ from ..settings import Recipe, Runtime, layered, make
 from ..spec import Spec
 from . import runs
 from .callbacks import Callback, ProgressBar
-from .loop import LAST_KEYS, Trainer
+from .loop import Trainer
+from .record import LAST_KEYS
 from .result import RunResult
 from .runs import RunDir, RunDirError
 

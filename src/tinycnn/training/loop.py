@@ -45,8 +45,6 @@ from .scoring import score
 
 DIVERGENCE_CHECK_EVERY_CUDA = 25  # steps between loss checks on a GPU (each costs a sync)
 OnEpoch = Callable[[dict[str, Any]], Any]  # an epoch's row → True to stop the run
-# what `Trainer.state` saves in last.pt, all of it needed to resume
-LAST_KEYS = ("epoch", "model", "optimizer", "schedule", "g_order", "g_aug", "rng", "history")
 
 
 class Trainer(Recording):
@@ -144,42 +142,6 @@ class Trainer(Recording):
     @property
     def history(self) -> list[dict[str, Any]]:
         return self.histories[0]
-
-    # ----- checkpoints (a single run's; stacked groups do not resume) -----------------------------
-    def state(self) -> dict[str, Any]:
-        return {
-            "epoch": self.epoch,
-            "model": self.model.state_dict(),
-            "optimizer": self.opt.state_dict(),
-            "schedule": self.schedule.state_dict(),
-            "g_order": self.g_order.get_state(),
-            "g_aug": self.g_aug.get_state(),
-            "rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None,
-            "history": self.history,
-            "lr_steps": self.lr_steps,
-            "ema": self.ema.state_dict() if self.ema else None,
-        }
-
-    def load_state(self, s: dict[str, Any]) -> None:
-        epoch = s["epoch"]
-        if not isinstance(epoch, int) or not 0 < epoch <= self.recipe.epochs:
-            raise ValueError(f"epoch {epoch!r} is not one of this run's 1…{self.recipe.epochs}")
-        if len(s["history"]) != epoch:
-            raise ValueError(f"{len(s['history'])} epochs of history for epoch {epoch}")
-        self.epoch = epoch
-        self.model.load_state_dict(s["model"])
-        self.opt.load_state_dict(s["optimizer"])
-        self.schedule.load_state_dict(s["schedule"])
-        self.g_order.set_state(s["g_order"])
-        self.g_aug.set_state(s["g_aug"])
-        torch.set_rng_state(s["rng"])
-        if s["cuda_rng"] is not None and self.device.type == "cuda":
-            torch.cuda.set_rng_state_all(s["cuda_rng"])
-        self.histories[0], self.lr_steps = list(s["history"]), list(s["lr_steps"])
-        if self.ema and s.get("ema"):
-            self.ema.load_state_dict(s["ema"])
-        self.saved_epoch = self.epoch
 
     # ----- one epoch -----------------------------------------------------------------------------
     def _autocast(self) -> torch.autocast:

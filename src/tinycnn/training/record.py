@@ -1,5 +1,6 @@
 """What a run directory gets from the trainer: its header before the first epoch, each epoch's
-checkpoint, best model and metrics, and the verdict at the end (through `RunDir`)."""
+checkpoint (what it holds: `state`, and `load_state` to resume from it), best model and metrics,
+and the verdict at the end (through `RunDir`)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,16 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from ..rules import judge
 from . import machine, runs
 from .fast.replicas import replica_state
 from .result import RunResult
 from .runs import RunDir
+
+# what `Recording.state` saves in last.pt, all of it needed to resume
+LAST_KEYS = ("epoch", "model", "optimizer", "schedule", "g_order", "g_aug", "rng", "history")
 
 
 class Recording:
@@ -112,3 +118,39 @@ class Recording:
             judged = self.ema.module if self.ema else self.model
             best = {"epoch": self.epoch, key: history[-1][key], "model": judged.state_dict()}
             d.save_checkpoint(runs.BEST, best)
+
+    # ----- checkpoints (a single run's; stacked groups do not resume) -----------------------------
+    def state(self) -> dict[str, Any]:
+        return {
+            "epoch": self.epoch,
+            "model": self.model.state_dict(),
+            "optimizer": self.opt.state_dict(),
+            "schedule": self.schedule.state_dict(),
+            "g_order": self.g_order.get_state(),
+            "g_aug": self.g_aug.get_state(),
+            "rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None,
+            "history": self.history,
+            "lr_steps": self.lr_steps,
+            "ema": self.ema.state_dict() if self.ema else None,
+        }
+
+    def load_state(self, s: dict[str, Any]) -> None:
+        epoch = s["epoch"]
+        if not isinstance(epoch, int) or not 0 < epoch <= self.recipe.epochs:
+            raise ValueError(f"epoch {epoch!r} is not one of this run's 1…{self.recipe.epochs}")
+        if len(s["history"]) != epoch:
+            raise ValueError(f"{len(s['history'])} epochs of history for epoch {epoch}")
+        self.epoch = epoch
+        self.model.load_state_dict(s["model"])
+        self.opt.load_state_dict(s["optimizer"])
+        self.schedule.load_state_dict(s["schedule"])
+        self.g_order.set_state(s["g_order"])
+        self.g_aug.set_state(s["g_aug"])
+        torch.set_rng_state(s["rng"])
+        if s["cuda_rng"] is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state_all(s["cuda_rng"])
+        self.histories[0], self.lr_steps = list(s["history"]), list(s["lr_steps"])
+        if self.ema and s.get("ema"):
+            self.ema.load_state_dict(s["ema"])
+        self.saved_epoch = self.epoch

@@ -332,3 +332,41 @@ def test_a_trial_works_out_its_candidates_table_once(tmp_path, monkeypatch):
     value = objective(optuna.trial.FixedTrial(fixed), load_space("course"), config,
                       without_test(load()), tmp_path)  # fmt: skip
     assert value > 0 and len(calls) == 1, calls
+
+
+def test_workers_started_together_on_a_fresh_database_both_run(tmp_path, postgres_url):
+    """A cluster scheduler starts its workers at one instant: against a database no study has
+    touched, they race to create Optuna's tables (optuna#1092). Both must run their trials."""
+    import subprocess
+    import sys
+
+    import psycopg
+
+    admin = postgres_url.replace("postgresql+psycopg", "postgresql").rsplit("/", 1)[0]
+    with psycopg.connect(f"{admin}/postgres", autocommit=True) as conn:
+        conn.execute("CREATE DATABASE race")
+    url = postgres_url.rsplit("/", 1)[0] + "/race"
+    argv = [sys.executable, "-m", "tinycnn", "search", "course", "--trials", "1", "--storage",
+            url, "--study", "race", "--epochs", "1", "--val", "200", "--limit-train", "400",
+            "--pruner", "none"]  # fmt: skip
+    procs = [subprocess.Popen([*argv, "--out", str(tmp_path / f"w{i}")], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for i in range(3)]  # fmt: skip
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [err[-800:] for _, err in outs]
+    study = optuna.load_study(study_name="race", storage=url)
+    assert len(study.trials) == 3
+
+
+def test_the_dashboard_sees_named_objectives_and_rejected_candidates(tmp_path):
+    d = search(cfg(tmp_path, trials=6))
+    study = optuna.load_study(
+        study_name=d.name,
+        storage=optuna.storages.JournalStorage(
+            optuna.storages.journal.JournalFileBackend(str(d / search_storage.JOURNAL))
+        ),
+    )
+    assert study.metric_names == ["val accuracy %"]
+    for t in study.trials:
+        assert t.user_attrs["spec.toml"].startswith("name = ")
+        if "rejected" in t.user_attrs:
+            assert t.user_attrs["outcome"] == "rejected before training"

@@ -65,10 +65,12 @@ def objective(
     cand = space.suggest(trial)
     trial.set_user_attr("spec", cand.spec.to_dict())
     trial.set_user_attr("recipe", cand.recipe)
+    trial.set_user_attr("spec.toml", cand.spec.to_toml())  # readable in optuna-dashboard
     net = SpecNet(cand.spec)  # its table: worked out once, here, for the whole trial
     table, why = feasibility(cand, cfg, data, net)
-    if why:
+    if why:  # "pruned" to Optuna; the outcome says it never trained (the dashboard shows it)
         trial.set_user_attr("rejected", why)
+        trial.set_user_attr("outcome", "rejected before training")
         raise optuna.TrialPruned(f"rejected before training: {why}")
     assert table is not None  # feasible: it fits
     trial.set_user_attr("params", table.total_params)

@@ -6,6 +6,8 @@ a journal has no heartbeat, so a search that holds its directory fails the stale
 from __future__ import annotations
 
 import json
+import random
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,10 @@ from .config import SearchConfig
 JOURNAL = "journal.log"
 HEARTBEAT = 30  # seconds: an RDB worker that stops beating for GRACE has its trials failed
 GRACE = 120
+# workers started at one instant on a fresh database race to create Optuna's tables; the
+# losers see one of these and try again
+RACE_WORDS = ("duplicate key", "already exists", "UniqueViolation")
+RACE_TRIES, RACE_WAIT = 6, 0.3  # seconds, growing with each try, jittered
 
 
 def masked(url: str) -> str:
@@ -42,21 +48,29 @@ def make_storage(cfg: SearchConfig, d: Path) -> Any:
             "PostgreSQL",
             stacklevel=2,
         )
-    try:
-        with warnings.catch_warnings():  # the heartbeat is 'experimental' in Optuna 5.0
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(
-                cfg.storage,
-                engine_kwargs={"pool_pre_ping": True},
-                heartbeat_interval=HEARTBEAT,
-                grace_period=GRACE,
-            )
-    except Exception as e:  # noqa: BLE001 - drivers raise many kinds; say which and where
-        why = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
-        raise ConfigError(
-            f"{masked(cfg.storage)}: cannot open the study storage ({why}); check that the "
-            f"server is up and the URL (driver, host, port, database) is right"
-        ) from None
+    for attempt in range(RACE_TRIES):
+        try:
+            with warnings.catch_warnings():  # the heartbeat is 'experimental' in Optuna 5.0
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(
+                    cfg.storage,
+                    engine_kwargs={"pool_pre_ping": True},
+                    heartbeat_interval=HEARTBEAT,
+                    grace_period=GRACE,
+                )
+        except Exception as e:  # noqa: BLE001 - drivers raise many kinds; say which and where
+            lost_race = any(words in str(e) for words in RACE_WORDS)
+            if lost_race and attempt < RACE_TRIES - 1:
+                # another worker is creating the tables this instant (optuna#1092): once it is
+                # done they exist, and the next try finds them
+                time.sleep(RACE_WAIT * (attempt + 1) * (1 + random.random()))
+                continue
+            why = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
+            raise ConfigError(
+                f"{masked(cfg.storage)}: cannot open the study storage ({why}); check that the "
+                f"server is up and the URL (driver, host, port, database) is right"
+            ) from None
+    raise AssertionError("unreachable: the last try returns or raises")
 
 
 def check_journal(path: Path) -> None:
@@ -91,6 +105,10 @@ def make_study(cfg: SearchConfig, d: Path) -> optuna.Study:
         load_if_exists=True,
     )
     _same_question(study, cfg)
+    # what optuna-dashboard shows for the objectives (else "Objective 0")
+    names = ["val accuracy %"] + ([f"{cfg.objective}"] if cfg.multi else [])
+    if list(study.metric_names or []) != names:
+        study.set_metric_names(names)
     return study
 
 

@@ -228,3 +228,5 @@ def test_tensorboard_logs_every_epoch_readable_by_tensorboard(tmp_path):
     group = next(p for p in out.iterdir() if p.name.startswith("fast7806-seeds"))
     md = (group / "report.md").read_text()
     assert "0/2 seeds met the target" in md and "| 1 |" in md and "curves.png" in md
+    r = cli("report", str(group))  # a seeds group is from tinycnn train too
+    assert r.returncode == 0 and "a seeds group's report" in r.stdout, r.stderr

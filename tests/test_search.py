@@ -370,3 +370,11 @@ def test_the_dashboard_sees_named_objectives_and_rejected_candidates(tmp_path):
         assert t.user_attrs["spec.toml"].startswith("name = ")
         if "rejected" in t.user_attrs:
             assert t.user_attrs["outcome"] == "rejected before training"
+
+
+def test_search_md_names_its_study_marks_a_rehearsal_and_reads_recipes(tmp_path):
+    d = search(cfg(tmp_path, trials=4))
+    md = (d / "search.md").read_text()
+    assert f"Study `{d.name}` in {d / 'journal.log'}" in md
+    assert "**Rehearsal:** trials trained on the first 400 images only" in md
+    assert "Recipe: " in md and "{'" not in md  # recipes read as words, not a dict

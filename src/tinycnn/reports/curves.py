@@ -153,12 +153,16 @@ def lr_curve(lrs: list[float], steps_per_epoch: int | None = None) -> Figure:
     return fig
 
 
-def pareto(points: list[tuple[int, float]], front: list[tuple[int, float]]) -> Figure:
+def pareto(
+    points: list[tuple[int, float]], front: list[tuple[int, float]], budget: int | None = None
+) -> Figure:
     """A search's trials: parameters against validation accuracy, the Pareto front joined
-    (no other trial is both smaller and at least as accurate)."""
+    (no other trial is both smaller and at least as accurate), and the preset's budget."""
     fig, ax = _figure(3.6)
     ax.scatter([p for p, _ in points], [a for _, a in points], s=14, color="0.6", label="trials")
     ax.plot([p for p, _ in front], [a for _, a in front], "o-", color="C3", label="Pareto front")
+    if budget is not None:
+        ax.axvline(budget, color=TARGET, linestyle="--", label=f"budget < {budget:,} params")
     ax.set(xlabel="parameters", ylabel="validation accuracy (%)", title="accuracy vs size")
     _clip_below(ax, [a for _, a in points])
     ax.legend(loc="lower right")

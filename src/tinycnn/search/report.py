@@ -11,8 +11,10 @@ from .. import files
 from ..data import load
 from ..render import render_markdown
 from ..reports import plots
+from ..rules import load_preset
 from ..spec import Spec
 from ..table import layer_table
+from .storage import JOURNAL, masked
 
 
 def pareto_front(points: list[tuple[int, float]]) -> list[tuple[int, float]]:
@@ -35,6 +37,12 @@ def top(rows: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
     return sorted(done, key=lambda r: (-r["value"], r["params"]))[:n]
 
 
+def recipe_text(recipe: dict[str, Any]) -> str:
+    """{"lr": 0.0994…, "batch_size": 64} → "lr 0.0994 · batch_size 64"."""
+    return " · ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                      for k, v in recipe.items()) or "the defaults"  # fmt: skip
+
+
 def write_search_md(
     d: Path, rows: list[dict[str, Any]], cfg: Any, confirmed: list[dict[str, Any]], n: int = 3
 ) -> Path:
@@ -43,14 +51,25 @@ def write_search_md(
     done = [r for r in rows if r["value"] is not None and r["params"] is not None]
     points = [(r["params"], r["value"]) for r in done]
     front = pareto_front(points)
+    budget = load_preset(cfg.preset).params_below if cfg.preset else None
     if points:
-        plots.save(plots.pareto(points, front), d / "pareto.png")
+        plots.save(plots.pareto(points, front, budget), d / "pareto.png")
         plots.save(plots.history([r["value"] for r in rows]), d / "history.png")
     states = counts(rows)
     by_trial = {c["trial"]: c for c in confirmed}
+    where = masked(cfg.storage) if cfg.storage else f"{d / JOURNAL}"
+    rehearsal = (
+        [f"**Rehearsal:** trials trained on the first {cfg.limit_train:,} images only "
+         f"(--limit-train); rank candidates with a full search.", ""]
+        if cfg.limit_train else []
+    )  # fmt: skip
     lines = [
         f"# Search {d.name}",
         "",
+        f"Study `{cfg.study or d.name}` in {where}: every process that shares it writes this "
+        f"page from the whole study ({len(rows)} trials when written).",
+        "",
+        *rehearsal,
         f"Space `{cfg.space}`, preset `{cfg.preset}`, {cfg.epochs} epoch(s) per trial, "
         f"{cfg.val:,} validation images held out of the training set; the test set is read "
         f"only to confirm the best candidates.",
@@ -85,8 +104,8 @@ def write_search_md(
     for rank, r in enumerate(best, 1):
         data = load(cfg.data_dir)
         table = layer_table(Spec.from_dict(r["spec"]), data.input_shape, data.classes)
-        lines += [f"## top{rank}: trial {r['number']}, recipe {r['recipe']}", "",
-                  render_markdown(table), ""]  # fmt: skip
+        lines += [f"## top{rank}: trial {r['number']}", "", f"Recipe: {recipe_text(r['recipe'])}.",
+                  "", render_markdown(table), ""]  # fmt: skip
     out = d / "search.md"
     files.write_text(out, "\n".join(lines))
     return out

@@ -541,6 +541,7 @@ def test_a_spec_made_wrong_in_python_is_one_line(layers, message):
     (["search", "course", "--limit-train", "0"], "limit_train = 0: must be ≥ 2"),
     (["search", "course", "--workers", "0"], "workers = 0: must be ≥ 1"),
     (["train", "--seeds", "0"], "seeds = 0: must be ≥ 1"),
+    (["train", "--dry-run", "--tensorboard", "/proc/no/such"], "--tensorboard /proc/no/such"),
 ])  # fmt: skip
 def test_command_inputs_are_one_line(digits_run, tmp_path, capsys, argv, message):
     (tmp_path / "a.png").write_bytes(b"")

@@ -34,6 +34,13 @@ class TensorBoardLogger(Callback):
                 "--tensorboard needs the tensorboard package: pip install 'tinycnn[tensorboard]'"
             )
         self.log_dir = Path(log_dir)
+        try:  # refused now, in one line, not by TensorBoard's writer mid-run
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ConfigError(
+                f"--tensorboard {log_dir}: cannot make that folder ({e.strerror or e}); give a "
+                f"folder you can write to"
+            ) from None
         self.writers: list[Any] = []
         self.rows = 0
 

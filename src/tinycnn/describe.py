@@ -87,18 +87,13 @@ def check(
     check_value("epochs", epochs)
     size = _size(input_size) if input_size is not None else MNIST_INPUT
     k = MNIST_CLASSES if classes is None else classes
-    if isinstance(model, str | Path | Spec) and not _file_model(str(model)):
+    if isinstance(model, str | Path | Spec) and not zoo.is_file_model(str(model)):
         return Verdict(tuple(static_conditions(rules, zoo.resolve(model), epochs, size, k)))
     from .nets import as_net  # your own module: judged from its traced table
 
     net = as_net(model)
     table = net.table(size, k)
     return Verdict(tuple(static_conditions(rules, None, epochs, size, k, table, declared)))
-
-
-def _file_model(text: str) -> bool:
-    path, _, attr = text.rpartition(":")
-    return path.endswith(".py") and bool(attr)
 
 
 def _size(v: Sequence[int] | str) -> tuple[int, int, int]:

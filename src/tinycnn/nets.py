@@ -169,12 +169,6 @@ def _where(obj: Any) -> dict[str, Any]:
     return {"kind": "python", "object": getattr(obj, "__qualname__", repr(obj))}
 
 
-def is_file_model(text: str) -> bool:
-    """`path/to/file.py:NAME`."""
-    path, _, attr = text.rpartition(":")
-    return path.endswith(".py") and bool(attr)
-
-
 def from_file(text: str) -> ModuleNet:
     """`path/to/file.py:NAME`: NAME is a class, a function returning a module, or a module."""
     path_text, _, attr = text.rpartition(":")
@@ -246,7 +240,7 @@ def as_net(model: Any) -> Net:
     """Anything `tinycnn.run` takes as a model → a `Net`."""
     if isinstance(model, SpecNet | ModuleNet):
         return model
-    if isinstance(model, str | Path) and is_file_model(str(model)):
+    if isinstance(model, str | Path) and zoo.is_file_model(str(model)):
         return from_file(str(model))
     if isinstance(model, str | Path | Spec):
         return SpecNet(zoo.resolve(model))

@@ -70,6 +70,12 @@ def get(name: str) -> Spec:
         ) from None
 
 
+def is_file_model(text: str) -> bool:
+    """`path/to/file.py:NAME`: your own nn.Module, not a spec (nets.py loads it)."""
+    path, _, attr = text.rpartition(":")
+    return path.endswith(".py") and bool(attr)
+
+
 def resolve(model: str | Path | Spec) -> Spec:
     """A zoo name, a spec file path, or a Spec → Spec."""
     if isinstance(model, Spec):

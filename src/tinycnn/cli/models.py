@@ -72,7 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_summary(args: argparse.Namespace) -> int:
     from ..describe import summary
 
-    if is_file_model(args.model):  # your own module: traced on the data's input (torch loads)
+    if zoo.is_file_model(args.model):  # your own module: traced on the data's input (torch loads)
         from ..nets import from_file
 
         shape = args.input or shape_from_data(args)[0]
@@ -92,12 +92,6 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 def _render(args: argparse.Namespace):  # noqa: ANN202
     return render_json if args.json else render_markdown if args.markdown else render_text
-
-
-def is_file_model(model: str) -> bool:
-    """`path/to/file.py:NAME` (the check of nets.is_file_model, without importing torch)."""
-    path, _, attr = model.rpartition(":")
-    return path.endswith(".py") and bool(attr)
 
 
 def cmd_zoo(args: argparse.Namespace) -> int:
@@ -152,7 +146,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     preset = load_preset(args.preset)
     check_value("epochs", args.epochs)
     shape, classes = shape_from_data(args)
-    if is_file_model(args.model):  # judged from its traced table
+    if zoo.is_file_model(args.model):  # judged from its traced table
         from ..nets import from_file
 
         net = from_file(args.model)

@@ -32,7 +32,7 @@ from .. import files, tomlfile, zoo
 from ..api import run
 from ..defaults import MNIST_CLASSES, MNIST_INPUT
 from ..errors import ConfigError
-from ..nets import ModuleNet, from_file, is_file_model
+from ..nets import ModuleNet, from_file
 from ..ranges import check_value
 from ..richtext import html_block, html_table, text_table
 from ..rules import Target, load_preset, static_conditions
@@ -124,7 +124,7 @@ def load_ladder(path: str | Path) -> Ladder:
     target = make(Target, {"preset": d["preset"]} if "preset" in d else d.get("target", {}))
 
     def model_at(name: str) -> Spec | ModuleNet:
-        if is_file_model(name):  # your own module; a path relative to the ladder file
+        if zoo.is_file_model(name):  # your own module; a path relative to the ladder file
             path, _, attr = name.rpartition(":")
             local = p.parent / path
             return from_file(f"{local if local.is_file() else path}:{attr}")

@@ -34,7 +34,7 @@ from .objective import check_space, objective, without_test
 from .report import top as best_trials
 from .report import write_search_md
 from .space import load_space
-from .storage import fail_stale, make_storage, make_study
+from .storage import JOURNAL, check_journal, fail_stale, make_storage, make_study
 
 OnTrial = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
 
@@ -97,6 +97,8 @@ def search(
         # the study's name is saved: the directory may be renamed or moved and still resumed
         cfg = dataclasses.replace(cfg, study=cfg.study or d.name)
         files.write_json(d / CONFIG, dataclasses.asdict(cfg))
+    if cfg.storage is None:  # read once, before any worker opens it
+        check_journal(d / JOURNAL)
     with files.locked(d):
         study = make_study(cfg, d)
         if cfg.storage is None:  # the journal is this machine's alone, and this process holds it

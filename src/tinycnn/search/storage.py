@@ -37,7 +37,6 @@ def masked(url: str) -> str:
 def make_storage(cfg: SearchConfig, d: Path) -> Any:
     """The journal file in the search directory, or an RDB URL (SQLite works for one process)."""
     if cfg.storage is None:
-        check_journal(d / JOURNAL)
         return optuna.storages.JournalStorage(
             optuna.storages.journal.JournalFileBackend(str(d / JOURNAL))
         )

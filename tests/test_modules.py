@@ -91,6 +91,9 @@ def test_a_class_from_a_notebook_is_kept_as_an_export(tmp_path):
     assert "model.pt2" in (r.run_dir / "report.md").read_text()
     ev = tinycnn.reports.evaluate_run(r.run_dir)[1]
     assert ev.correct == r.metrics[-1]["test_correct"]
+    (r.run_dir / nets.EXPORTED).write_bytes(b"damaged")  # a damaged export: one line
+    with pytest.raises(SpecError, match=r"model.pt2: unreadable .*it is damaged"):
+        load_model(r.run_dir)
 
 
 def test_seeds_get_fresh_networks(tmp_path):

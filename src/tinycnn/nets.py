@@ -313,10 +313,16 @@ def rebuild(run_dir: Path, record: dict[str, Any]) -> nn.Module:
             raise SpecError(
                 f"{run_dir / SOURCE}: has no {origin.get('attr')!r}; the run is damaged"
             ) from None
-    if (run_dir / EXPORTED).is_file():
-        return Rebuilt(torch.export.load(run_dir / EXPORTED).module())
-    if (run_dir / SCRIPTED).is_file():
-        return Rebuilt(torch.jit.load(run_dir / SCRIPTED))
+    for name, load in ((EXPORTED, lambda f: torch.export.load(f).module()),
+                       (SCRIPTED, torch.jit.load)):  # fmt: skip
+        if (run_dir / name).is_file():
+            try:
+                return Rebuilt(load(run_dir / name))
+            except Exception as e:  # noqa: BLE001 - a damaged file: torch raises many kinds
+                raise SpecError(
+                    f"{run_dir / name}: unreadable ({type(e).__name__}); it is damaged: rerun "
+                    f"the run, or evaluate the module in Python"
+                ) from None
     raise SpecError(
         f"{run_dir}: {record.get('name', 'this module')} could not be saved with the run (see "
         f"its start line); evaluate it in Python with the module itself"

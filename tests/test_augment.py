@@ -29,3 +29,20 @@ def test_augment_uses_only_its_generator():
     assert torch.equal(a, b) and not torch.equal(a, x)
     assert torch.equal(torch.get_rng_state(), before)
     assert (augment(x, {"erase": 1.0}, torch.Generator()) == 0).any()  # cutout zeroes pixels
+
+
+def test_a_policy_probability_augments_about_that_share_of_images():
+    x = torch.rand(4000, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    s = {"rotate": 30.0}
+    # p = 1 draws nothing more: the same images as a run from before the policy existed
+    assert torch.equal(augment(x, s, torch.Generator().manual_seed(5), 1.0),
+                       augment(x, s, torch.Generator().manual_seed(5)))  # fmt: skip
+    for p in (0.25, 0.75):
+        out = augment(x, s, torch.Generator().manual_seed(5), p)
+        # an image left alone is resampled by the identity: equal to itself up to rounding
+        untouched = ((out - x).abs().flatten(1).amax(1) < 1e-5).float().mean().item()
+        assert abs((1 - untouched) - p) < 0.03, (p, untouched)
+    # each op is drawn on its own: with two ops at p = 0.5, a quarter of the images get neither
+    both = augment(x, {"rotate": 30.0, "scale": 0.3}, torch.Generator().manual_seed(6), 0.5)
+    neither = ((both - x).abs().flatten(1).amax(1) < 1e-5).float().mean().item()
+    assert abs(neither - 0.25) < 0.03, neither

@@ -23,7 +23,7 @@ from tinycnn.search.space import from_dict
 from tinycnn.table import layer_table
 from tinycnn.training import scoring
 
-TINY = dict(epochs=1, val=200, limit_train=400, pruner="none")
+TINY = dict(epochs=1, val=200, limit_train=400, pruner="none", seeds=1, min_epochs=1)
 
 
 def cfg(tmp_path, **kw):
@@ -53,12 +53,22 @@ def test_shipped_spaces_draw_specs_that_build(name):
         assert (table.total_params < 8000) == all(c.ok for c in rules if c.name == "params")
         feasible += why == ""
     assert feasible > 0  # the shipped spaces are for the classic budget
-    assert set(shipped()) == {"course", "early-pool", "frontier4k"}
+    assert set(shipped()) == {"course", "early-pool", "frontier4k", "highres4k"}
 
 
 BAD_SPACES = [
     ({"blocks": []}, "give at least one [[blocks]] table"),
     ({"blocks": [{"convs": 2}]}, "blocks[1]: channels is missing"),
+    ({"blocks": [{"convs": 2, "channels": 8, "pad": -1}]}, "blocks[1].pad = -1: give a whole"),
+    (
+        {"blocks": [{"convs": 2, "channels": 8, "dilation": {"choice": [1, 0]}}]},
+        "blocks[1].dilation = 0: give a whole number ≥ 1",
+    ),
+    ({"blocks": [{"convs": 2, "channels": 8.5}]}, "blocks[1].channels = 8.5: give a whole"),
+    (
+        {"blocks": [{"convs": 2, "channels": {"float": [4.0, 8.0]}}]},
+        "blocks[1].channels = 4.0: give a whole number ≥ 1",
+    ),
     ({"blocks": [{"convs": 2, "channels": 8, "width": 3}]}, "blocks[1]: unknown key 'width'"),
     ({"blocks": [{"convs": {"int": [3, 1]}, "channels": 8}]}, "blocks[1].convs: int must be"),
     ({"blocks": [{"convs": {"range": [1, 3]}, "channels": 8}]}, "blocks[1].convs: give a value"),
@@ -248,6 +258,44 @@ def test_sqlite_is_accepted_with_a_warning_for_parallel_workers(tmp_path):
     assert len(rows(d)) == 2
 
 
+def test_survivors_train_the_full_budget_over_seeds_and_score_as_the_worst(tmp_path):
+    # successive halving from epoch 1 of 3: every trial trains with the 3-epoch schedule; the
+    # ones that finish train a second seed and score as the lower of the two
+    config = cfg(tmp_path, trials=6, epochs=3, pruner="halving", seeds=2, limit_train=300)
+    pruner = search_storage.make_study(config, tmp_path).pruner
+    assert isinstance(pruner, optuna.pruners.SuccessiveHalvingPruner)
+    assert pruner._min_resource == 1 and pruner._reduction_factor == 3
+    d = search(config)
+    done = [r for r in rows(d) if r["state"] == "complete"]
+    assert done, rows(d)
+    for r in rows(d):
+        if r["state"] in ("complete", "pruned"):  # the budget's schedule, even when stopped
+            assert json.loads((Path(r["run"]) / "config.json").read_text())["recipe"]["epochs"] == 3
+    for r in done:
+        assert len(r["val_acc"]) == 3 and len(r["seed_scores"]) == 2, r
+        # epochs 3 < under8k's 15: a short trial scores its last epoch, seed 1's as reported
+        assert r["seed_scores"][0] == r["val_acc"][-1]
+        assert r["value"] == min(r["seed_scores"])
+    runs = list((d / "trials").iterdir())
+    assert len(runs) == len([r for r in rows(d) if r["run"]]) + len(done)  # a run per seed
+
+
+def test_a_seed_scores_its_lowest_epoch_of_the_last_k():
+    epochs = [{"val_acc": a} for a in (99.6, 99.5, 99.3, 99.6, 99.4)]
+    assert search_objective.score(epochs, 3) == 99.3
+    assert search_objective.score(epochs, 1) == 99.4
+    assert search_objective.score(epochs, 2) == 99.4
+
+
+def test_a_search_trains_and_scores_at_the_presets_budget():
+    full = SearchConfig(space="course")
+    assert (full.budget, full.last_k, full.first_rung, full.seeds) == (15, 3, 3, 2)
+    assert SearchConfig(space="course", preset="under10k").budget == 15
+    assert SearchConfig(space="course", preset="12k-18k").budget == 19
+    short = SearchConfig(space="course", epochs=2)
+    assert (short.budget, short.last_k, short.first_rung) == (2, 1, 2)  # a rung ≤ the trial
+
+
 def test_hyperband_prunes_by_epochs(tmp_path):
     config = cfg(tmp_path, trials=4, epochs=2, pruner="hyperband")
     pruner = search_storage.make_study(config, tmp_path).pruner
@@ -268,7 +316,10 @@ def test_hyperband_prunes_by_epochs(tmp_path):
         (["--resume", "/nonexistent"], "/nonexistent: not a search directory (no search.json)"),
         (["--val", "0"], "val = 0: must be ≥ 1 (a search scores its trials on held-out training"),
         (["--val", "60000"], "val = 60000: the training split has 60,000 images"),
-        (["--pruner", "sometimes"], "pruner = 'sometimes': use one of median, hyperband, none"),
+        (
+            ["--pruner", "sometimes"],
+            "pruner = 'sometimes': use one of halving, hyperband, median, none",
+        ),
     ],
 )
 def test_search_bad_input_is_one_line(tmp_path, capsys, extra, message):
@@ -276,6 +327,48 @@ def test_search_bad_input_is_one_line(tmp_path, capsys, extra, message):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err, err
     assert not (tmp_path / "s").exists()
+
+
+def test_a_high_resolution_layout_is_one_point_of_its_space():
+    # 4,4,4 (28×28, padding 1) → pool → 8,8,8 → pool → 8,8,8 → GAP → 1×1, written as a space of
+    # fixed values; the oracle: its weights counted by hand, and torch's own count
+    space = from_dict(
+        {
+            "blocks": [
+                {"convs": 3, "channels": 4, "pad": 1, "transition": "maxpool"},
+                {"convs": 3, "channels": 8, "pad": 1, "transition": "maxpool"},
+                {"convs": 3, "channels": 8, "pad": 1},
+            ],
+            "head": {"kind": "gap-1x1"},
+        },
+        "t.toml",
+    )
+    spec = space.suggest(optuna.create_study().ask()).spec
+    table = layer_table(spec, (1, 28, 28), 10)
+    weights = 1 * 4 * 9 + 2 * (4 * 4 * 9) + 4 * 8 * 9 + 5 * (8 * 8 * 9) + 8 * 10
+    bn = 2 * (3 * 4 + 6 * 8)  # a scale and a shift per channel; no conv biases before BN
+    assert table.total_params == weights + bn == 3692
+    assert table.total_params == sum(p.numel() for p in build(spec, (1, 28, 28), 10).parameters())
+    convs = [r for r in table.rows if r.kind == "conv"]
+    assert [r.shape[1:] for r in convs[:3]] == [(28, 28)] * 3  # full resolution
+    assert max(r.r_out for r in table.rows if r.r_out) >= 28  # the head sees the whole image
+
+
+def test_stride_and_dilation_are_space_options_with_their_shapes():
+    space = from_dict(
+        {
+            "blocks": [
+                {"convs": 2, "channels": 4, "pad": 1, "transition": "stride2"},
+                {"convs": 1, "channels": 8, "dilation": 2},
+            ]
+        },
+        "t.toml",
+    )
+    spec = space.suggest(optuna.create_study().ask()).spec
+    table = layer_table(spec, (1, 28, 28), 10)
+    convs = [r for r in table.rows if r.kind == "conv"]
+    assert [r.n_out for r in convs[:3]] == [28, 14, 10]  # stride 2: 28→14; 5-wide: 14→10
+    assert convs[1].j_out == 2 and convs[2].r_out == convs[1].r_out + 4 * 2  # dilation 2: span 5
 
 
 def test_the_pruner_never_throws_away_a_finished_trial():

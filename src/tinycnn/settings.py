@@ -86,6 +86,10 @@ class Recipe:
     scale: float = setting(
         0.0, "random zoom 1±scale", Range(0, 1, hi_open=True, why="zoom in 1 ± scale; 0 is off")
     )
+    aug_p: float = setting(
+        1.0, "probability an image gets each of rotate/shift/scale (each drawn on its own)",
+        Range(0, 1, lo_open=True, why="a probability; 1 augments every image"),
+    )  # fmt: skip
     erase: float = setting(0.0, "cutout probability", Range(0, 1, why="a probability"))
     seed: int = setting(1, "random seed", Range(0, SEED_MAX))
     limit_train: int | None = setting(None, "use only the first N training images", BN_IMAGES)

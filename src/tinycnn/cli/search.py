@@ -18,10 +18,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "search",
         help="search a space of architectures for ones that meet a preset (Optuna)",
         description="Draw candidates from SPACE (a shipped name, see below, or a .toml file), "
-        "refuse the ones that break the preset before training, train the rest for a few epochs "
-        "with a validation split held out (the test set is not read) and let Optuna's sampler "
-        "and pruner steer. Writes a new directory under --out: the study (journal.log), "
-        "trials.jsonl and top1.toml… (spec files `tinycnn train` takes as they are). Shipped "
+        "refuse the ones that break the preset before training, train the rest at the preset's "
+        "full epoch budget with a validation split held out (the test set is not read): the "
+        "pruner stops the weak ones after --min-epochs (successive halving), the ones that "
+        "finish train --seeds seeds and score as their worst seed. Writes a new directory "
+        "under --out: the study (journal.log), trials.jsonl and top1.toml… (spec files "
+        "`tinycnn train` takes as they are). Shipped "
         f"spaces: {', '.join(shipped())}. See the study: optuna-dashboard DIR/journal.log",
     )
     p.add_argument("space", nargs="?", metavar="SPACE", help="shipped space name or .toml file")

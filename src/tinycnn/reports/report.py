@@ -52,6 +52,7 @@ SCHEDULE_FIELDS = {
     "plateau": ("plateau_metric", "plateau_factor", "plateau_patience"),
 }
 SGD_FIELDS = ("momentum", "nesterov")
+AFFINE_FIELDS = ("rotate", "shift", "scale")
 
 
 def used_settings(recipe: dict[str, Any]) -> dict[str, Any]:
@@ -60,6 +61,8 @@ def used_settings(recipe: dict[str, Any]) -> dict[str, Any]:
               for f in fs}  # fmt: skip
     if recipe.get("optimizer", "sgd") != "sgd":
         unused |= set(SGD_FIELDS)
+    if not any(recipe.get(op) for op in AFFINE_FIELDS):
+        unused.add("aug_p")  # the policy's probability, with no geometric op to apply
     return {k: v for k, v in recipe.items() if k not in unused}
 
 

@@ -9,25 +9,13 @@ from typing import Any
 
 from .. import files
 from ..api import run
-from ..rules import Target, load_preset
+from ..rules import Target
 from ..settings import Recipe, Runtime
 from ..spec import Spec
+from .config import final_epochs
 from .report import top
 
 CONFIRM = "confirm.json"
-DEFAULT_EPOCHS = 15  # the classic budget, where a preset does not set one
-
-
-def final_epochs(preset: str | None) -> int:
-    """The epochs a confirmed candidate trains for: the most its preset allows."""
-    if preset is None:
-        return DEFAULT_EPOCHS
-    p = load_preset(preset)
-    if p.epochs_exactly is not None:
-        return p.epochs_exactly
-    if p.epochs_at_most is not None:
-        return p.epochs_at_most
-    return p.epochs_below - 1 if p.epochs_below is not None else DEFAULT_EPOCHS
 
 
 def confirm(

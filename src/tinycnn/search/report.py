@@ -70,13 +70,16 @@ def write_search_md(
         f"page from the whole study ({len(rows)} trials when written).",
         "",
         *rehearsal,
-        f"Space `{cfg.space}`, preset `{cfg.preset}`, {cfg.epochs} epoch(s) per trial, "
-        f"{cfg.val:,} validation images held out of the training set; the test set is read "
-        f"only to confirm the best candidates.",
+        f"Space `{cfg.space}`, preset `{cfg.preset}`: a finished trial trains {cfg.budget} "
+        f"epoch(s) with that budget's schedule ({cfg.pruner} pruner from epoch "
+        f"{cfg.first_rung}) and {cfg.seeds} seed(s), scored as its worst seed's lowest "
+        f"validation accuracy over the last {cfg.last_k} epoch(s); {cfg.val:,} validation "
+        f"images are held out of the training set; the test set is read only to confirm the "
+        f"best candidates.",
         "",
         "Trials: " + ", ".join(f"{k} {v}" for k, v in sorted(states.items())) + ".",
         "",
-        "| rank | trial | params | MACs | val acc (last epoch) | confirmed on test | file |",
+        "| rank | trial | params | MACs | score (val %) | confirmed on test | file |",
         "|---:|---:|---:|---:|---:|---|---|",
     ]
     best = top(rows, n)

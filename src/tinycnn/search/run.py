@@ -93,7 +93,9 @@ def search(
     if resume is not None:
         d = Path(resume)
     else:
-        d = files.new_dir(cfg.out, f"{space.name}-{cfg.preset or 'any'}")
+        # a preset given as a file is named by its stem (its path would make folders)
+        preset = Path(cfg.preset).stem if cfg.preset else "any"
+        d = files.new_dir(cfg.out, f"{space.name}-{preset}")
         # the study's name is saved: the directory may be renamed or moved and still resumed
         cfg = dataclasses.replace(cfg, study=cfg.study or d.name)
         files.write_json(d / CONFIG, dataclasses.asdict(cfg))
@@ -155,11 +157,13 @@ def trial_rows(study: optuna.Study) -> list[dict[str, Any]]:
             {
                 "number": t.number,
                 "state": state,
-                "value": t.values[0] if t.values else None,  # validation accuracy
+                # the score: the worst seed's lowest validation accuracy in the last epochs
+                "value": t.values[0] if t.values else None,
                 "values": t.values,
                 "params": a.get("params"),
                 "macs": a.get("macs"),
-                "val_acc": a.get("val_acc", []),
+                "val_acc": a.get("val_acc", []),  # the first seed's, each epoch
+                "seed_scores": a.get("seed_scores", []),
                 "seconds": a.get("seconds"),
                 "why": a.get("rejected"),
                 "spec": a.get("spec"),

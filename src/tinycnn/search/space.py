@@ -8,6 +8,8 @@ fixed or a range to search. Every candidate is an ordinary `Spec` plus recipe ch
     transition = { choice = ["maxpool", "maxpool+squeeze"] }
     squeeze = { int = [6, 12], step = 2 }         # channels of the 1×1 after the pool
     separable = { choice = [false, true] }        # each 3×3 as depthwise 3×3 + pointwise 1×1
+    pad = { choice = [0, 1] }                     # 1 keeps the size: convs at full resolution
+    dilation = { choice = [1, 2] }                # a wider window for the same weights
     [head]
     kind = { choice = ["1x1-gap", "gap-fc"] }
     [spec]
@@ -18,6 +20,8 @@ fixed or a range to search. Every candidate is an ordinary `Spec` plus recipe ch
 A value is fixed (`kernel = 3`) or one of `{ int = [lo, hi], step = s }`,
 `{ float = [lo, hi], log = true }`, `{ choice = [...] }`. Optuna asks for each as it builds the
 candidate, so a squeeze width is only searched where a block's transition squeezes.
+A transition is "none", "maxpool", "maxpool+squeeze", or "stride2": the block's last conv steps
+by 2 instead of a pool (the same 2× reduction, learned, a quarter of that conv's compute).
 """
 
 from __future__ import annotations
@@ -34,9 +38,13 @@ from ..ranges import check_value
 from ..settings import Recipe
 from ..spec import Layer, Spec, conv, gap, linear, maxpool
 
-TRANSITIONS = ("none", "maxpool", "maxpool+squeeze")
+TRANSITIONS = ("none", "maxpool", "maxpool+squeeze", "stride2")
 HEADS = ("1x1-gap", "gap-1x1", "gap-fc")  # the classifier: 1×1 conv then GAP, or after it
-BLOCK_KEYS = {"convs", "channels", "kernel", "transition", "squeeze", "separable"}
+BLOCK_KEYS = {
+    "convs", "channels", "kernel", "transition", "squeeze", "separable", "pad", "dilation",
+}  # fmt: skip
+# the least each whole-number block key takes (0 convs: the block is only its transition)
+INT_LEAST = {"convs": 0, "channels": 1, "kernel": 1, "squeeze": 1, "pad": 0, "dilation": 1}
 SPEC_KEYS = {"dropout", "norm", "order", "dropout_kind", "bias"}
 # the search itself sets these: trial length, data limits, seeds, the validation split
 SEARCH_SETS = {"epochs", "limit_train", "limit_test", "seed", "val", "val_seed", "select"}
@@ -74,13 +82,18 @@ class Space:
             width = _ask(trial, f"b{i}.channels", block["channels"])
             k = _ask(trial, f"b{i}.kernel", block.get("kernel", 3))
             separable = _ask(trial, f"b{i}.separable", block.get("separable", False))
-            for _ in range(n):
-                if separable and ch is not None:  # k×k per channel, then 1×1 across channels
-                    layers += [conv(ch, k=k, groups=ch, then=("bn", "relu")), conv(width, k=1)]
-                else:
-                    layers.append(conv(width, k=k))
-                ch = width
+            pad = _ask(trial, f"b{i}.pad", block.get("pad", 0))
+            dilation = _ask(trial, f"b{i}.dilation", block.get("dilation", 1))
             transition = _ask(trial, f"b{i}.transition", block.get("transition", "none"))
+            for j in range(n):
+                stride = 2 if transition == "stride2" and j == n - 1 else 1
+                window = {"k": k, "pad": pad, "dilation": dilation}
+                if separable and ch is not None:  # k×k per channel, then 1×1 across channels
+                    depthwise = conv(ch, **window, stride=stride, groups=ch, then=("bn", "relu"))
+                    layers += [depthwise, conv(width, k=1)]
+                else:
+                    layers.append(conv(width, **window, stride=stride))
+                ch = width
             if transition.startswith("maxpool"):
                 layers.append(maxpool())
             if transition == "maxpool+squeeze":
@@ -152,6 +165,18 @@ def _check_value(where: str, value: Any, allowed: tuple[Any, ...] | None = None)
             _setting(where, v)
 
 
+def _check_ints(where: str, value: Any, least: int) -> None:
+    """A block's counts and sizes: whole numbers from `least` up, fixed or at each end/choice."""
+    if isinstance(value, dict):
+        for v in value.get("int", value.get("choice", value.get("float", []))):
+            _check_ints(where, v, least)
+        if "float" in value:
+            raise ConfigError(f"{where}: a whole number; use int = [lo, hi], not float")
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise ConfigError(f"{where} = {value!r}: give a whole number ≥ {least}")
+
+
 def _number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
@@ -190,6 +215,8 @@ def from_dict(d: dict[str, Any], where: str) -> Space:
                 raise ConfigError(f"{at}: {key} is missing")
         for key, value in block.items():
             _check_value(f"{at}.{key}", value, TRANSITIONS if key == "transition" else None)
+            if key in INT_LEAST:
+                _check_ints(f"{at}.{key}", value, INT_LEAST[key])
         if "squeeze" in str(block.get("transition", "")) and "squeeze" not in block:
             raise ConfigError(f"{at}: a transition that squeezes needs squeeze = (its channels)")
     for section, keys in (("head", {"kind"}), ("spec", SPEC_KEYS), ("recipe", RECIPE_KEYS)):

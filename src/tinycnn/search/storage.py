@@ -88,11 +88,19 @@ def check_journal(path: Path) -> None:
                 ) from None
 
 
+REDUCTION = 3  # each rung keeps the best third of the trials that reached it
+
+
 def make_study(cfg: SearchConfig, d: Path) -> optuna.Study:
     storage = make_storage(cfg, d)
     pruner = {
-        "median": optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1),
-        "hyperband": optuna.pruners.HyperbandPruner(min_resource=1, max_resource=cfg.epochs),
+        "halving": optuna.pruners.SuccessiveHalvingPruner(
+            min_resource=cfg.first_rung, reduction_factor=REDUCTION
+        ),
+        "hyperband": optuna.pruners.HyperbandPruner(
+            min_resource=cfg.first_rung, max_resource=cfg.budget, reduction_factor=REDUCTION
+        ),
+        "median": optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=cfg.first_rung),
         "none": optuna.pruners.NopPruner(),
     }[cfg.pruner]
     study = optuna.create_study(
@@ -107,22 +115,25 @@ def make_study(cfg: SearchConfig, d: Path) -> optuna.Study:
     # what optuna-dashboard shows for the objectives (else "Objective 0")
     names = ["val accuracy %"] + ([f"{cfg.objective}"] if cfg.multi else [])
     if list(study.metric_names or []) != names:
-        study.set_metric_names(names)
+        with warnings.catch_warnings():  # "experimental" since Optuna 3.2: noise to a user
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names(names)
     return study
 
 
-ASKED = ("space", "preset", "objective", "epochs", "val")  # what makes trials comparable
+# what makes trials comparable (the epochs as trained: the budget)
+ASKED = ("space", "preset", "objective", "epochs", "val", "seeds")
 
 
 def _same_question(study: optuna.Study, cfg: SearchConfig) -> None:
     """A study answers one question: a second search that joins it with another space, preset,
     objective or trial budget is refused (its trials could not be ranked with these)."""
-    mine = {k: getattr(cfg, k) for k in ASKED}
+    mine = {k: getattr(cfg, "budget" if k == "epochs" else k) for k in ASKED}
     theirs = study.user_attrs.get("asked")
     if theirs is None:
         study.set_user_attr("asked", mine)
         return
-    differ = [k for k in ASKED if theirs.get(k) != mine[k]]
+    differ = [k for k in ASKED if theirs.get(k, mine[k]) != mine[k]]  # older: fewer keys
     if differ:
         k = differ[0]
         raise ConfigError(

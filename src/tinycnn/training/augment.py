@@ -80,12 +80,24 @@ def apply_affine(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
-def augment(x: torch.Tensor, strengths: dict[str, float], g: torch.Generator) -> torch.Tensor:
-    """x: float images in [0, 1], (N, C, H, W). strengths: op name → strength (0 skips it)."""
+def _sometimes(m: torch.Tensor, p: float, g: torch.Generator) -> torch.Tensor:
+    """Each image keeps its drawn matrix with probability p, else the identity (left as is).
+    p = 1 draws nothing more, so a run without the policy keeps its exact numbers."""
+    if p >= 1:
+        return m
+    keep = torch.rand(m.shape[0], 1, 1, generator=g, device=m.device) < p
+    return torch.where(keep, m, torch.eye(2, 3, device=m.device).expand_as(m))
+
+
+def augment(
+    x: torch.Tensor, strengths: dict[str, float], g: torch.Generator, p: float = 1.0
+) -> torch.Tensor:
+    """x: float images in [0, 1], (N, C, H, W). strengths: op name → strength (0 skips it).
+    p: the probability that an image gets each geometric op (each drawn on its own)."""
     theta = None
     for name, op in AFFINE.items():
         if strengths.get(name, 0):
-            m = op(x.shape[0], strengths[name], g, x.device)
+            m = _sometimes(op(x.shape[0], strengths[name], g, x.device), p, g)
             theta = m if theta is None else _compose(theta, m)
     if theta is not None:
         x = apply_affine(x, theta)
@@ -96,11 +108,16 @@ def augment(x: torch.Tensor, strengths: dict[str, float], g: torch.Generator) ->
 
 
 def train_input(
-    x: torch.Tensor, strengths: dict[str, float], g: torch.Generator, mean: Stat, std: Stat
+    x: torch.Tensor,
+    strengths: dict[str, float],
+    g: torch.Generator,
+    mean: Stat,
+    std: Stat,
+    p: float = 1.0,
 ) -> torch.Tensor:
     """A uint8 training batch → the network's input: [0, 1], augmented (0 is the background the
     resampling pads with), then standardised with the training images' statistics."""
     x = to_unit(x)
     if any(strengths.values()):
-        x = augment(x, strengths, g)
+        x = augment(x, strengths, g, p)
     return (x - per_channel(mean, x)) / per_channel(std, x)

@@ -150,7 +150,9 @@ class Trainer(Recording):
     def _step_one(self, idx: torch.Tensor) -> torch.Tensor:
         """Forward one batch (idx: (1, B)) and add to the running sums; returns the loss."""
         idx = idx[0]
-        x = aug.train_input(self.train_x[idx], self.strengths, self.g_aug, self.mean, self.std)
+        x = aug.train_input(
+            self.train_x[idx], self.strengths, self.g_aug, self.mean, self.std, self.recipe.aug_p
+        )
         y = self.train_y[idx]
         with self._autocast():
             out = self.net(x).flatten(1)  # your own module may end on (N, classes, 1, 1)
@@ -164,7 +166,12 @@ class Trainer(Recording):
         is the sum of the replicas' mean losses, so each gets exactly its own gradient."""
         (S, B), (C, H, W) = idx.shape, self.train_x.shape[1:]
         x = aug.train_input(
-            self.train_x[idx.reshape(-1)], self.strengths, self.g_aug, self.mean, self.std
+            self.train_x[idx.reshape(-1)],
+            self.strengths,
+            self.g_aug,
+            self.mean,
+            self.std,
+            self.recipe.aug_p,
         )
         x = x.view(S, B, C, H, W).transpose(0, 1)
         y = self.train_y[idx].T  # (B, S)

@@ -62,15 +62,22 @@ def test_zoo_recipes_are_recipes(name):
     assert all(getattr(recipe, k) != getattr(Recipe(), k) for k in changes), "no-op changes"
 
 
-def test_course_t11_is_the_searched_candidate_its_evidence_ran():
-    """The zoo entry is the file its 16 seeds trained (benchmarks/results/preset_seeds_course-
-    t11.json: docs/search/top2.toml with top2.run.toml), layer for layer and recipe for recipe."""
-    docs = Path(__file__).parent.parent / "docs" / "search"
-    found = load_spec_file(docs / "top2.toml")
-    entry = zoo.get("course-t11")
+DOCS = Path(__file__).parent.parent / "docs" / "search"
+SEARCHED = {  # zoo entry → the search's files its 16 seeds trained
+    "course-t11": DOCS / "top2",
+    "highres4k-t34": DOCS / "highres4k" / "top1",
+}
+
+
+@pytest.mark.parametrize("name", SEARCHED)
+def test_searched_entries_are_the_candidates_their_evidence_ran(name):
+    """A searched zoo entry is the file its 16 seeds trained (benchmarks/results/
+    preset_seeds_NAME.json: topN.toml with topN.run.toml), layer for layer and recipe for recipe."""
+    found = load_spec_file(SEARCHED[name].with_suffix(".toml"))
+    entry = zoo.get(name)
     assert (entry.layers, entry.dropout, entry.name) == (found.layers, found.dropout, found.name)
-    run = tomllib.loads((docs / "top2.run.toml").read_text())["recipe"]
-    assert Recipe(**zoo.recipe("course-t11")) == Recipe(**run)
+    run = tomllib.loads(SEARCHED[name].with_suffix(".run.toml").read_text())["recipe"]
+    assert Recipe(**zoo.recipe(name)) == Recipe(**run)
 
 
 RESULTS = Path(__file__).parent.parent / "benchmarks" / "results"

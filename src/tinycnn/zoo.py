@@ -167,6 +167,43 @@ register(
     recipe=_T11_RECIPE,  # what its 16 seeds ran with (benchmarks/candidates/fast3964_b64.run.toml)
 )
 
+# what the full-budget search drew for highres4k-t34 (docs/search/highres4k/top1.run.toml)
+_T34_RECIPE = {
+    "batch_size": 64,
+    "lr": 0.18513347971153143,
+    "momentum": 0.85,
+    "pct_start": 0.1,
+    "final_div_factor": 10.0,
+    "rotate": 5.0,
+    "shift": 0.05,
+    "scale": 0.05,
+}
+
+register(
+    Spec(
+        name="highres4k-t34",
+        description="two padded 3×3 convs of 8 at full resolution, pool, two of 10 at 14×14, "
+        "pool, one dilated 3×3 conv of 16, GAP, 1×1 head (under 4,000 params)",
+        source="tinycnn's full-budget search (space `highres4k`, preset under4k: 15 epochs "
+        "per finished trial, 2 seeds, worst seed's last-3 validation minimum), trial 34, "
+        "ranked first: docs/search/highres4k/search.md, top1.toml + top1.run.toml; "
+        "benchmarks/results/preset_seeds_highres4k-t34.json",
+        dropout=0.05,
+        layers=(
+            conv(8, pad=1),
+            conv(8, pad=1),  # 28×28, RF 3→5
+            maxpool(),  # 28→14, RF 6
+            conv(10, pad=1),
+            conv(10, pad=1),  # 14×14, RF 10→14
+            maxpool(),  # 14→7, RF 16
+            conv(16, dilation=2),  # 7→3, a 5×5 window: RF 32
+            gap(),  # 3→1, RF 40
+            conv("classes", k=1, then=HEAD),
+        ),
+    ),
+    recipe=_T34_RECIPE,  # what its 16 seeds ran with
+)
+
 register(
     Spec(
         name="seq9274",

@@ -7,10 +7,12 @@ finish train a second seed and score as the worse seed's lowest validation accur
 with benchmarks/preset_seeds.py (their topN.toml and topN.run.toml are copied to docs/search/).
 
     python benchmarks/search_frontier.py highres4k examples/presets/under4k.toml --minutes 40
+    python benchmarks/search_frontier.py course examples/presets/under6k.toml --name course-under6k
 
-Writes benchmarks/results/search_SPACE.json (the machine, the command, the config, the search's
+Writes benchmarks/results/search_NAME.json (the machine, the command, the config, the search's
 time, every trial with its per-epoch validation accuracy and seed scores) and the search's
-search.md, pareto.png, history.png and top files to docs/search/SPACE/.
+search.md, pareto.png, history.png and top files to docs/search/NAME/ (NAME: --name, else
+the space's name).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seeds", type=int, default=2, help="seeds per candidate that finishes")
     ap.add_argument("--top", type=int, default=3)
+    ap.add_argument("--name", help="names the JSON and docs folder (default: the space's name)")
     args = ap.parse_args()
     cfg = SearchConfig(
         space=args.space, preset=args.preset, trials=args.trials, workers=args.workers,
@@ -54,7 +57,8 @@ def main() -> None:
     )  # every seed's epochs: what the search spent
     result = {
         "command": f"python benchmarks/search_frontier.py {args.space} {args.preset} "
-        f"--minutes {args.minutes:g} --workers {args.workers} --seeds {args.seeds}",
+        f"--minutes {args.minutes:g} --workers {args.workers} --seeds {args.seeds}"
+        + (f" --name {args.name}" if args.name else ""),
         "machine": {**machine(), "workers": args.workers},
         "config": {k: v for k, v in cfg.__dict__.items() if k != "out"},
         "budget": cfg.budget,
@@ -65,7 +69,7 @@ def main() -> None:
         "pareto_front": pareto_front(done),
         "trials": rows,
     }
-    name = Path(args.space).stem
+    name = args.name or Path(args.space).stem
     Path(f"benchmarks/results/search_{name}.json").write_text(json.dumps(result, indent=1) + "\n")
     docs = Path("docs/search") / name
     docs.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,8 @@ against the floor: how many times the floor the epoch takes.
 
 Where the time above the floor goes: the ops one training step calls (counted with
 torch.profiler) × the dispatch cost of one tiny op (measured) × steps per epoch estimates the
-per-op overhead, the part no faster arithmetic removes.
+per-op overhead, the part no faster arithmetic removes. The test pass is timed on its own too
+(10,000 images, forward only): the share of an epoch that checks rather than trains.
 
 Output: benchmarks/results/roofline.json (command, machine, rates, every model's numbers).
 """
@@ -25,9 +26,11 @@ Output: benchmarks/results/roofline.json (command, machine, rates, every model's
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -38,10 +41,13 @@ from torch.profiler import ProfilerActivity, profile
 from tinycnn import zoo
 from tinycnn.bench import tinycnn_run
 from tinycnn.data import load
+from tinycnn.rules import Target
 from tinycnn.settings import Runtime, model_recipe
 from tinycnn.table import layer_table
 from tinycnn.training.fast.speed import native_bf16
+from tinycnn.training.loop import Trainer
 from tinycnn.training.machine import machine
+from tinycnn.training.runs import RunDir
 
 TRAIN, TEST = 60_000, 10_000  # MNIST's splits
 PASSES = 3  # forward, backward to the inputs, backward to the weights: one matmul's work each
@@ -116,6 +122,23 @@ def epoch_seconds(model: str, runtime: Runtime) -> tuple[float, dict]:
     return metrics[-1]["seconds"], speed
 
 
+def test_pass_seconds(model: str, runtime: Runtime, repeat: int = 3) -> float:
+    """The per-epoch test pass alone (10,000 images, forward only, the run's precision and
+    speed options): the best of `repeat`, after one warm-up pass."""
+    data = load()
+    with tempfile.TemporaryDirectory() as tmp:
+        rt = dataclasses.replace(runtime, out=tmp)
+        t = Trainer(zoo.resolve(model), model_recipe(model, epochs=1), Target(target=None), rt,
+                    data, RunDir(tmp))  # fmt: skip
+        t.evaluate(t.test_x, t.test_y)
+        times = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            t.evaluate(t.test_x, t.test_y)
+            times.append(time.perf_counter() - t0)
+    return min(times)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--models", nargs="*", default=None, help="default: every zoo model < 10k")
@@ -132,16 +155,18 @@ def main() -> None:
     rows = {}
     for m in models:
         seconds, speed = epoch_seconds(m, runtime)
+        test_pass = test_pass_seconds(m, runtime)
         f = floor(m, rates, bool(speed.get("bf16")))
         steps = -(-TRAIN // model_recipe(m).batch_size)
         calls = ops_per_step(m, runtime)
         overhead = calls * steps * rates["tiny_op_seconds"]
         rows[m] = {**f, "epoch_seconds": seconds, "times_floor": seconds / f["floor_seconds"],
-                   "ops_per_step": calls, "dispatch_seconds": overhead, "speed": speed}  # fmt: skip
+                   "test_pass_seconds": test_pass, "ops_per_step": calls,
+                   "dispatch_seconds": overhead, "speed": speed}  # fmt: skip
         print(f"{m:14s} epoch {seconds:5.2f} s  floor {f['floor_seconds']:5.2f} s "
               f"({'memory' if f['memory_seconds'] > f['compute_seconds'] else 'compute'})  "
               f"{seconds / f['floor_seconds']:4.1f}× floor  ~{overhead:4.2f} s dispatch "
-              f"({calls:.0f} ops/step)", flush=True)  # fmt: skip
+              f"({calls:.0f} ops/step)  test pass {test_pass:4.2f} s", flush=True)  # fmt: skip
     result = {
         "command": "python benchmarks/roofline.py " + " ".join(sys.argv[1:]),
         "machine": {**machine(), "threads": args.threads},

@@ -53,8 +53,11 @@ EXTRAS = {  # one more option on top of the last row
     "default, no dropout (floor)": DEFAULT | {"no dropout"},
     "default + channels_last": DEFAULT | {"channels_last"},
     "default, oneDNN off": DEFAULT | {"oneDNN off"},
+    "default + flush denormals": DEFAULT | {"flush denormals"},
+    "default, 1 thread": DEFAULT | {"1 thread"},
 }
-COMPILE = {"default + torch.compile": DEFAULT | {"compile"}}
+# Inductor's C++ backend, shapes static (every batch of a run is the same size but the last)
+COMPILE = {"default + torch.compile (static shapes)": DEFAULT | {"compile"}}
 
 
 _STEP: Callable[[], None] | None = None  # the option's training step, built once per process
@@ -63,7 +66,8 @@ _STEP: Callable[[], None] | None = None  # the option's training step, built onc
 def setup(model_name: str, options: set[str], threads: int) -> None:
     """Process initializer: build the model with `options` and warm it up."""
     global _STEP
-    torch.set_num_threads(threads)
+    torch.set_num_threads(1 if "1 thread" in options else threads)
+    torch.set_flush_denormal("flush denormals" in options)  # process-wide, so set either way
     spec = zoo.get(model_name)
     if "no dropout" in options:
         spec = spec.with_(dropout=0.0)
@@ -79,7 +83,7 @@ def setup(model_name: str, options: set[str], threads: int) -> None:
     if "channels_last" in options:
         m = m.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
-    net = torch.compile(m) if "compile" in options else m
+    net = torch.compile(m, dynamic=False) if "compile" in options else m
     opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9, nesterov=True)
     torch.backends.mkldnn.enabled = "oneDNN off" not in options
 

@@ -338,6 +338,9 @@ def test_ctrl_c_stops_the_search_and_says_how_to_resume(tmp_path):
         [sys.executable, "-m", "tinycnn", "search", "course", "--trials", "20", "--out", str(out),
          "--epochs", "3", "--val", "200", "--limit-train", "4000", "--pruner", "none"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # a shell without job control starts background jobs with SIGINT ignored, and Python
+        # then installs no Ctrl-C handler: give the search the terminal's default back
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     first = proc.stdout.readline()  # the first trial's line: the second one is training now
     assert first.startswith("trial"), first + proc.stderr.read()

@@ -66,6 +66,7 @@ DOCS = Path(__file__).parent.parent / "docs" / "search"
 SEARCHED = {  # zoo entry → the search's files its 16 seeds trained
     "course-t11": DOCS / "top2",
     "highres4k-t34": DOCS / "highres4k" / "top1",
+    "course-t14": DOCS / "course-under6k" / "top1",
 }
 
 

@@ -167,6 +167,34 @@ register(
     recipe=_T11_RECIPE,  # what its 16 seeds ran with (benchmarks/candidates/fast3964_b64.run.toml)
 )
 
+# what the full-budget search drew for course-t14 (docs/search/course-under6k/top1.run.toml)
+_T14_RECIPE = {"lr": 0.04310555095304949, "rotate": 5.0}
+
+register(
+    Spec(
+        name="course-t14",
+        description="one 3×3 conv of 14 at full resolution, maxpool, a 1×1 squeeze to 12, "
+        "four 3×3 convs of 12, GAP, FC head (under 6,000 params)",
+        source="tinycnn's full-budget search (space `course`, preset under6k: 15 epochs per "
+        "finished trial, 2 seeds, worst seed's last-3 validation minimum), trial 14, ranked "
+        "first: docs/search/course-under6k/search.md, top1.toml + top1.run.toml; "
+        "benchmarks/results/preset_seeds_course-t14.json",
+        dropout=0.05,
+        layers=(
+            conv(14),  # 28→26, RF 3
+            maxpool(),  # 26→13, RF 4
+            conv(12, k=1, then=TRANSITION),  # squeeze 14→12
+            conv(12),
+            conv(12),
+            conv(12),
+            conv(12),  # 13→11→9→7→5, RF 8→12→16→20
+            gap(),  # 5→1, RF 28
+            linear("classes", then=HEAD),
+        ),
+    ),
+    recipe=_T14_RECIPE,  # what its 16 seeds ran with
+)
+
 # what the full-budget search drew for highres4k-t34 (docs/search/highres4k/top1.run.toml)
 _T34_RECIPE = {
     "batch_size": 64,

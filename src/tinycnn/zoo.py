@@ -41,6 +41,20 @@ def pool_first(first: int, widths: tuple[int, int, int, int]) -> tuple:
     )
 
 
+def squeeze_first(first: int, squeeze: int, width: int) -> tuple:
+    """The course search's layout (course-t11, course-t14) at other widths: one 3×3 conv at full
+    resolution, pool, a 1×1 squeeze, four 3×3 convs, GAP and an FC head. The shapes and
+    receptive fields do not depend on the widths."""
+    return (
+        conv(first),  # 28→26, RF 3
+        maxpool(),  # 26→13, RF 4
+        conv(squeeze, k=1, then=TRANSITION),  # the next conv's weights shrink with it
+        *(conv(width) for _ in range(4)),  # 13→11→9→7→5, RF 8→12→16→20
+        gap(),  # 5→1, RF 28
+        linear("classes", then=HEAD),
+    )
+
+
 def register(spec: Spec, recipe: Mapping[str, Any] | None = None) -> Spec:
     """`recipe`: Recipe fields this model was measured with, where they differ from the
     defaults (checked when a run builds its Recipe)."""
@@ -180,17 +194,7 @@ register(
         "first: docs/search/course-under6k/search.md, top1.toml + top1.run.toml; "
         "benchmarks/results/preset_seeds_course-t14.json",
         dropout=0.05,
-        layers=(
-            conv(14),  # 28→26, RF 3
-            maxpool(),  # 26→13, RF 4
-            conv(12, k=1, then=TRANSITION),  # squeeze 14→12
-            conv(12),
-            conv(12),
-            conv(12),
-            conv(12),  # 13→11→9→7→5, RF 8→12→16→20
-            gap(),  # 5→1, RF 28
-            linear("classes", then=HEAD),
-        ),
+        layers=squeeze_first(14, 12, 12),
     ),
     recipe=_T14_RECIPE,  # what its 16 seeds ran with
 )
@@ -313,17 +317,7 @@ register(
         "smallest model here to meet the classic target on 16/16 seeds, under its own recipe "
         "(batch 64, peak LR 0.0994): benchmarks/results/preset_seeds_course-t11.json",
         dropout=0.05,
-        layers=(
-            conv(12),  # 28→26, RF 3
-            maxpool(),  # 26→13, RF 4
-            conv(6, k=1, then=TRANSITION),  # squeeze 12→6: the next conv's weights halve
-            conv(14),
-            conv(14),
-            conv(14),
-            conv(14),  # 13→11→9→7→5, RF 8→12→16→20
-            gap(),  # 5→1, RF 28
-            linear("classes", then=HEAD),
-        ),
+        layers=squeeze_first(12, 6, 14),  # squeeze 12→6: the next conv's weights halve
     ),
     # what the search drew for it and its 16 seeds ran with (docs/search/top2.run.toml)
     recipe=_T11_RECIPE,

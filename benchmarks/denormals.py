@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from tinycnn.data import load, standardize
+from tinycnn.settings import Recipe
 from tinycnn.training.fast.speed import (
     autocast,
     reuse_freed_memory,
@@ -33,6 +34,7 @@ from tinycnn.training.fast.speed import (
     use_fast_pool,
 )
 from tinycnn.training.machine import machine
+from tinycnn.training.optim import make_optimizer
 from tinycnn.training.runs import LAST, load_checkpoint, load_model
 
 FP32_TINY = torch.finfo(torch.float32).tiny  # smallest normal; bf16 shares fp32's exponent range
@@ -56,26 +58,25 @@ def main() -> None:
     use_fast_dropout(model)  # the default CPU path: what a real step runs
     use_fast_pool(model)
     reuse_freed_memory()
-    recipe, bf16 = run.config["recipe"], bool(run.config["runtime"]["bf16"])
+    recipe, bf16 = Recipe(**run.config["recipe"]), bool(run.config["runtime"]["bf16"])
     lr = run.metrics[-1]["lr"]
-    opt = torch.optim.SGD(
-        model.parameters(),
-        lr=lr,
-        momentum=recipe["momentum"],
-        nesterov=recipe["nesterov"],
-        weight_decay=recipe["weight_decay"],
-    )
+    opt = make_optimizer(model, recipe)  # the run's own optimizer, its state as saved
     opt.load_state_dict(state["optimizer"])
     for g in opt.param_groups:
-        g["lr"] = lr
+        g["lr"] = lr  # the schedule's last LR, where the tail's updates are smallest
     data = load()  # the bundled MNIST
-    b = recipe["batch_size"]
+    b = recipe.batch_size
     x, y = standardize(data.train_x[:b], data.mean, data.std), data.train_y[:b]
 
     counts = {
         "weights": sum(denormals(p) for p in model.parameters()),
         "weights_total": sum(p.numel() for p in model.parameters()),
-        "momentum": sum(denormals(s["momentum_buffer"]) for s in opt.state.values()),
+        "momentum": sum(
+            denormals(t)
+            for st in opt.state.values()
+            for t in st.values()
+            if isinstance(t, torch.Tensor) and t.dim()
+        ),  # fmt: skip
     }
     acts = {"activations": 0, "activations_total": 0, "activation_gradients": 0}
 

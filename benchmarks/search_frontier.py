@@ -42,6 +42,8 @@ def main() -> None:
     ap.add_argument("--top", type=int, default=3)
     ap.add_argument("--name", help="names the JSON and docs folder (default: the space's name)")
     args = ap.parse_args()
+    if args.name is not None and (not args.name or Path(args.name).name != args.name):
+        ap.error(f"--name {args.name!r}: give a plain name (no folders), e.g. course-under6k")
     cfg = SearchConfig(
         space=args.space, preset=args.preset, trials=args.trials, workers=args.workers,
         seeds=args.seeds, timeout=args.minutes * 60, seed=0,

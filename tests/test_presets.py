@@ -1,6 +1,7 @@
 """Presets on zoo models: each rule both passing and failing, and the messages users see."""
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -155,3 +156,16 @@ def test_budget_rules_are_every_rule_but_the_accuracy():
     assert p.budget_rules() == [r for r in p.rules() if not r.startswith("test ≥")]
     assert len(p.rules()) == len(p.budget_rules()) + 1
     assert p.budget_rules()[:2] == ["12,000–18,000 params", "exactly 19 epochs"]
+
+
+SHIPPED = sorted((Path(__file__).parent.parent / "examples" / "presets").glob("under*k.toml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_shipped_frontier_presets_hold_the_budget_their_name_states(path):
+    """examples/presets/underNk.toml: ≤ N,000 params (N,000 passes, N,001 fails), ≤ 15 epochs,
+    each of the last 3 — the frontier's rule at N,000, the oracle being the file's name."""
+    preset = load_preset(path)
+    n = int(path.stem.removeprefix("under").removesuffix("k")) * 1000
+    assert (preset.name, preset.params_below, preset.epochs_at_most) == (path.stem, n + 1, 15)
+    assert preset.consistent == 3

@@ -67,13 +67,16 @@ SEARCHED = {  # zoo entry → the search's files its 16 seeds trained
     "course-t11": DOCS / "top2",
     "highres4k-t34": DOCS / "highres4k" / "top1",
     "course-t14": DOCS / "course-under6k" / "top1",
+    # screened candidates (benchmarks/candidates/README.md): the files their 16 seeds trained
+    "course-t14-w11": DOCS.parent.parent / "benchmarks" / "candidates" / "course-t14-w11",
 }
 
 
 @pytest.mark.parametrize("name", SEARCHED)
 def test_searched_entries_are_the_candidates_their_evidence_ran(name):
-    """A searched zoo entry is the file its 16 seeds trained (benchmarks/results/
-    preset_seeds_NAME.json: topN.toml with topN.run.toml), layer for layer and recipe for recipe."""
+    """A searched or screened zoo entry is the file its 16 seeds trained (benchmarks/results/
+    preset_seeds_NAME.json: the spec file with its .run.toml), layer for layer and recipe for
+    recipe."""
     found = load_spec_file(SEARCHED[name].with_suffix(".toml"))
     entry = zoo.get(name)
     assert (entry.layers, entry.dropout, entry.name) == (found.layers, found.dropout, found.name)

@@ -62,13 +62,14 @@ def test_zoo_recipes_are_recipes(name):
     assert all(getattr(recipe, k) != getattr(Recipe(), k) for k in changes), "no-op changes"
 
 
-DOCS = Path(__file__).parent.parent / "docs" / "search"
-SEARCHED = {  # zoo entry → the search's files its 16 seeds trained
+ROOT = Path(__file__).parent.parent
+DOCS = ROOT / "docs" / "search"
+CANDIDATES = ROOT / "benchmarks" / "candidates"  # screened on validation
+SEARCHED = {  # zoo entry → the files its 16 seeds trained (a search's top, or a screen's pick)
     "course-t11": DOCS / "top2",
     "highres4k-t34": DOCS / "highres4k" / "top1",
     "course-t14": DOCS / "course-under6k" / "top1",
-    # screened candidates (benchmarks/candidates/README.md): the files their 16 seeds trained
-    "course-t14-w11": DOCS.parent.parent / "benchmarks" / "candidates" / "course-t14-w11",
+    "course-t14-w11": CANDIDATES / "course-t14-w11",  # their README's third round
 }
 
 
@@ -84,7 +85,7 @@ def test_searched_entries_are_the_candidates_their_evidence_ran(name):
     assert Recipe(**zoo.recipe(name)) == Recipe(**run)
 
 
-RESULTS = Path(__file__).parent.parent / "benchmarks" / "results"
+RESULTS = ROOT / "benchmarks" / "results"
 # the seeds JSONs the README's frontier credits to zoo entries (others are candidates)
 EVIDENCE = [
     p

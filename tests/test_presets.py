@@ -89,6 +89,30 @@ def test_user_preset_file(tmp_path):
         load_preset("nope")
 
 
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('params_below = "lots"', "params_below = 'lots'; give a whole number ≥ 1"),
+        ("epochs_at_most = 15.5", "epochs_at_most = 15.5; give a whole number ≥ 1"),
+        ("consistent = 0", "consistent = 0; give a whole number ≥ 1"),
+        ("params_range = [18000, 12000]", r"params_range = \(18000, 12000\); give \[low, high\]"),
+        ("params_range = 5", r"params_range = 5; give \[low, high\]"),
+        ('target = "high"', "target = 'high'; give a number in 0–100"),
+        ("dropout_p = true", "dropout_p = True; give a number in 0–1"),
+        ("requires = 5", "requires must be a list"),
+    ],
+)
+def test_preset_file_with_a_wrong_type_is_one_line(tmp_path, body, message):
+    """A hand-written preset file (examples/presets/under5k.toml is one to copy) with a value
+    of the wrong type or range: one ConfigError naming the field, not a TypeError mid-run."""
+    bad = tmp_path / "mine.toml"
+    bad.write_text(body + "\n")
+    with pytest.raises(ConfigError, match="preset mine: " + message):
+        load_preset(bad)
+    assert main(["train", "fast7806", "--preset", str(bad), "--out", str(tmp_path / "r")]) == 2
+    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
+
+
 def test_train_with_preset_refuses_and_judges(tmp_path):
     rt = Runtime(out=str(tmp_path), progress=False, threads=1, report=False)
     with pytest.raises(BudgetError, match="seq9274 breaks preset under8k: 9,274 ≥ 8,000 params"):

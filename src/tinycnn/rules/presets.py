@@ -29,6 +29,17 @@ FEATURES = {
 }
 
 
+COUNTS = ("params_below", "epochs_at_most", "epochs_below", "epochs_exactly", "consistent")
+
+
+def _whole(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _number(v: object) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
 @dataclass(frozen=True)
 class Preset:
     name: str
@@ -45,6 +56,24 @@ class Preset:
     dropout_p: float | None = None  # every dropout layer has exactly this p
 
     def __post_init__(self) -> None:
+        # a preset file is user input: a wrong type is one line naming the field, not a
+        # TypeError deep in the rules (`params_below = "lots"`)
+        for f in COUNTS:
+            v = getattr(self, f)
+            if v is not None and not (_whole(v) and v >= 1):
+                raise ConfigError(f"preset {self.name}: {f} = {v!r}; give a whole number ≥ 1")
+        r = self.params_range
+        if r is not None and not (
+            isinstance(r, tuple) and len(r) == 2 and all(map(_whole, r)) and 0 <= r[0] <= r[1]
+        ):
+            raise ConfigError(f"preset {self.name}: params_range = {r!r}; give [low, high]")
+        for f, hi in (("target", 100), ("dropout_p", 1)):
+            v = getattr(self, f)
+            if v is not None and not (_number(v) and 0 <= v <= hi):
+                raise ConfigError(f"preset {self.name}: {f} = {v!r}; give a number in 0–{hi}")
+        for f in ("requires", "forbids"):
+            if not isinstance(getattr(self, f), tuple):
+                raise ConfigError(f'preset {self.name}: {f} must be a list, e.g. ["bn", "gap"]')
         for f in (*self.requires, *self.forbids):
             if f not in FEATURES:
                 raise ConfigError(

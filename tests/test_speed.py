@@ -83,8 +83,9 @@ def test_fast_dropout_zeroes_and_scales_like_inverted_dropout(layout):
     assert d(x) is x
 
 
-def test_relu_dropout_equals_relu_then_fast_dropout():
-    x = torch.randn(32, 16, 6, 6, requires_grad=True)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_relu_dropout_equals_relu_then_fast_dropout(dtype):
+    x = torch.randn(32, 16, 6, 6).to(dtype).requires_grad_()
     g = torch.randn_like(x)
     plain = nn.Sequential(nn.ReLU(), FastDropout(0.05))
     fused = ReluDropout(0.05)
@@ -135,8 +136,9 @@ def test_use_fast_dropout_fuses_and_keeps_names_and_numbers():
 @pytest.mark.parametrize(
     "settings, size",
     [
-        ((2, 2, 0, 1, False), 24),
-        ((2, 2, 0, 1, True), 25),
+        ((2, 2, 0, 1, False), 24),  # no gradients: pairwise maxima
+        ((2, 2, 0, 1, False), 13),  # the same, the odd last row and column dropped
+        ((2, 2, 0, 1, True), 25),  # channels-last kernel either way from here on
         ((3, 2, 1, 1, False), 13),
         ((2, 1, 0, 2, False), 9),
     ],
@@ -156,6 +158,22 @@ def test_fast_max_pool_equals_torch_bit_for_bit(dtype, settings, size):
     assert torch.equal(outs[0][0], outs[1][0])
     assert torch.equal(outs[0][1], outs[1][1])  # the gradient picks the same element per window
     assert outs[1][2]  # hands back the layout it was given
+    with torch.no_grad():  # the test pass: 2×2 pools take pairwise maxima, no indices
+        fast = FastMaxPool(k, stride, pad, dilation, ceil_mode=ceil)(x)
+    assert torch.equal(fast, outs[0][0]) and torch.equal(fast.signbit(), outs[0][0].signbit())
+
+
+@pytest.mark.parametrize("settings", [(2, 2), (3, 2)])  # pairwise maxima; channels-last kernel
+def test_fast_max_pool_keeps_nan_and_signed_zeros_as_torch(settings):
+    x = torch.zeros(2, 3, 6, 6)
+    x[0, 0, 1, 1] = float("nan")  # the last element of its 2×2 window
+    x[1, 2, 2, 3] = float("nan")
+    x[0, 1, 0, 0] = -0.0  # a tie between -0.0 and 0.0: the first one wins, sign included
+    x[1, 1, 4:, 4:] = torch.tensor([[-0.0, 0.0], [0.0, 0.0]])
+    want = nn.MaxPool2d(*settings)(x)
+    got = FastMaxPool(*settings)(x)
+    assert torch.equal(got.isnan(), want.isnan()) and bool(got.isnan().any())
+    assert torch.equal(got.signbit(), want.signbit()) and bool(got.signbit().any())
 
 
 def test_use_fast_pool_swaps_every_max_pool_and_keeps_the_state_dict():
@@ -168,7 +186,8 @@ def test_use_fast_pool_swaps_every_max_pool_and_keeps_the_state_dict():
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 @pytest.mark.parametrize(
-    "settings, size", [((2, 2, 0, False), 24), ((2, 2, 0, True), 25), ((3, 3, 1, False), 13)]
+    "settings, size",
+    [((2, 2, 0, False), 24), ((2, 2, 0, False), 13), ((2, 2, 0, True), 25), ((3, 3, 1, False), 13)],
 )
 def test_relu_dropout_pool_equals_relu_dropout_then_pool(dtype, settings, size):
     k, stride, pad, ceil = settings

@@ -176,6 +176,12 @@ def test_fast_max_pool_keeps_nan_and_signed_zeros_as_torch(settings):
     assert torch.equal(got.signbit(), want.signbit()) and bool(got.signbit().any())
 
 
+@pytest.mark.parametrize("shape", [(2, 3, 1, 4), (2, 3, 3, 1), (2, 3, 1, 1)])
+def test_fast_max_pool_refuses_a_map_too_small_as_torch(shape):
+    with torch.no_grad(), pytest.raises(RuntimeError, match="Output size is too small"):
+        FastMaxPool(2)(torch.randn(shape))
+
+
 def test_use_fast_pool_swaps_every_max_pool_and_keeps_the_state_dict():
     model = build(zoo.get("gap7496"))
     keys = list(model.state_dict())

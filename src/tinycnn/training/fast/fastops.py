@@ -163,10 +163,12 @@ PAIRS = ((2, 2), (2, 2), (0, 0), (1, 1))  # kernel, stride, padding, dilation: t
 
 
 def _pairwise(x: torch.Tensor, args: tuple) -> bool:
-    """Is this the usual 2×2 pool, stride 2 (rounding down, or on an even map), on NCHW?"""
+    """Is this the usual 2×2 pool, stride 2 (rounding down, or on an even map), on NCHW? A map
+    under 2 on a side is left to torch, which refuses it (pairs would give an empty output)."""
     *settings, ceil = args
-    even = x.shape[-2] % 2 == 0 and x.shape[-1] % 2 == 0
-    return tuple(settings) == PAIRS and (even or not ceil) and x.is_contiguous()
+    h, w = x.shape[-2:]
+    even = h % 2 == 0 and w % 2 == 0
+    return tuple(settings) == PAIRS and (even or not ceil) and min(h, w) >= 2 and x.is_contiguous()
 
 
 def _pool_pairs(x: torch.Tensor) -> torch.Tensor:

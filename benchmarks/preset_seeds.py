@@ -8,7 +8,7 @@ file's [recipe] (a search's topN.run.toml), over the default recipe.
 
 Epochs are the most the preset allows (its own rule), the recipe is tinycnn's default unless
 --config says otherwise, bf16 is this machine's default (recorded). Writes
-benchmarks/results/preset_seeds_MODEL.json (MODEL: the spec's name): the
+benchmarks/results/preset_seeds_MODEL.json (MODEL: the spec's name), or --out: the
 command, machine, precision and threads, k/N that met the preset, mean ± std of the last-k
 minimum, and every seed's verdict and per-epoch metrics.
 """
@@ -36,6 +36,7 @@ def main() -> None:
     ap.add_argument("preset")
     ap.add_argument("--seeds", type=int, default=16)
     ap.add_argument("--config", help="a run file whose [recipe] replaces the default's values")
+    ap.add_argument("--out", help="default: benchmarks/results/preset_seeds_MODEL.json")
     args = ap.parse_args()
     spec = zoo.resolve(args.model)
     # a run file's recipe, else a zoo model's own (its measured recipe), else the default
@@ -54,7 +55,8 @@ def main() -> None:
     result = {
         "command": "python benchmarks/preset_seeds.py "
         f"{args.model} {args.preset} --seeds {args.seeds}"
-        + (f" --config {args.config}" if args.config else ""),
+        + (f" --config {args.config}" if args.config else "")
+        + (f" --out {args.out}" if args.out else ""),
         "model": spec.name,
         "spec": spec.to_toml() if args.model not in zoo.names() else None,
         "preset": args.preset,
@@ -68,7 +70,7 @@ def main() -> None:
         "verdicts": [r.verdict.line() for r in res.runs],
         "metrics": {str(s): r.metrics for s, r in zip(res.seeds, res.runs, strict=True)},
     }
-    out = Path(f"benchmarks/results/preset_seeds_{spec.name}.json")
+    out = Path(args.out or f"benchmarks/results/preset_seeds_{spec.name}.json")
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(res.line())
 

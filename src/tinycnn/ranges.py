@@ -103,6 +103,16 @@ def check_value(name: str, value: Any, m: Meta | None = None) -> None:
         raise ConfigError(f"{name} = {value!r}: use one of {', '.join(m.choices)}")
 
 
+def is_whole(v: Any) -> bool:
+    """An int, not a bool: TOML's `true` is no count."""
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def is_number(v: Any) -> bool:
+    """An int or a float, not a bool."""
+    return is_whole(v) or isinstance(v, float)
+
+
 def _type_ok(value: Any, want: str) -> bool:
     if value is None:
         return "None" in want

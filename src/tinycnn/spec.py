@@ -28,6 +28,7 @@ import tomli_w
 from . import tomlfile
 from .errors import SpecError
 from .layers import KINDS, POST_PARTS, Layer, Prim, kind_of, lower
+from .ranges import is_number, is_whole
 
 ORDERS = ("bn-relu", "relu-bn")
 DROPOUT_KINDS = ("element", "channel")
@@ -161,14 +162,6 @@ def _layer_from_dict(i: int, d: Any, where: str) -> Layer:
     return Layer(**kw)
 
 
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)  # TOML's true is not a count
-
-
-def _is_number(v: Any) -> bool:
-    return _is_int(v) or isinstance(v, float)
-
-
 def _validate_switches(s: Spec) -> None:
     if not isinstance(s.name, str) or not NAME_RE.fullmatch(s.name):
         raise SpecError(
@@ -184,12 +177,12 @@ def _validate_switches(s: Spec) -> None:
     for field in ("description", "source"):
         if not isinstance(getattr(s, field), str):
             raise SpecError(f"spec {s.name}: {field} must be text, got {getattr(s, field)!r}")
-    if not _is_number(s.dropout):
+    if not is_number(s.dropout):
         raise SpecError(f"spec {s.name}: dropout = {s.dropout!r} must be a number in [0, 1)")
     if s.input is not None and (
         not isinstance(s.input, tuple)
         or len(s.input) != 3
-        or not all(_is_int(v) and v > 0 for v in s.input)
+        or not all(is_whole(v) and v > 0 for v in s.input)
     ):
         raise SpecError(
             f"spec {s.name}: input = {list(s.input) if isinstance(s.input, tuple) else s.input!r} "
@@ -228,11 +221,11 @@ def _validate_layer(i: int, L: Layer) -> None:
         raise SpecError(f"layer {i} ({L.kind}): then must be a list of {', '.join(POST_PARTS)}")
     for name in ("k", "stride", "groups", "dilation"):
         v = getattr(L, name)
-        if v is not None and (not _is_int(v) or v < 1):
+        if v is not None and (not is_whole(v) or v < 1):
             raise SpecError(f"layer {i} ({L.kind}): {name} must be a positive integer, got {v!r}")
-    if not _is_int(L.pad) or L.pad < 0:
+    if not is_whole(L.pad) or L.pad < 0:
         raise SpecError(f"layer {i} ({L.kind}): pad must be an integer ≥ 0, got {L.pad!r}")
-    if L.p is not None and (not _is_number(L.p) or not 0 <= L.p < 1):
+    if L.p is not None and (not is_number(L.p) or not 0 <= L.p < 1):
         raise SpecError(f"layer {i} (dropout): p must be in [0, 1), got {L.p!r}")
     if kind.check is not None:
         kind.check(i, L)

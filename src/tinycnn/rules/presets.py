@@ -16,6 +16,7 @@ from .. import tomlfile
 from ..defaults import MNIST_CLASSES, MNIST_INPUT
 from ..errors import BudgetError, ConfigError
 from ..layers import KINDS
+from ..ranges import is_number, is_whole
 from ..spec import Spec
 from ..table import Table, layer_table
 from .verdict import Condition, Target
@@ -30,14 +31,6 @@ FEATURES = {
 
 
 COUNTS = ("params_below", "epochs_at_most", "epochs_below", "epochs_exactly", "consistent")
-
-
-def _whole(v: object) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _number(v: object) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
 
 
 @dataclass(frozen=True)
@@ -60,16 +53,16 @@ class Preset:
         # TypeError deep in the rules (`params_below = "lots"`)
         for f in COUNTS:
             v = getattr(self, f)
-            if v is not None and not (_whole(v) and v >= 1):
+            if v is not None and not (is_whole(v) and v >= 1):
                 raise ConfigError(f"preset {self.name}: {f} = {v!r}; give a whole number ≥ 1")
         r = self.params_range
         if r is not None and not (
-            isinstance(r, tuple) and len(r) == 2 and all(map(_whole, r)) and 0 <= r[0] <= r[1]
+            isinstance(r, tuple) and len(r) == 2 and all(map(is_whole, r)) and 0 <= r[0] <= r[1]
         ):
             raise ConfigError(f"preset {self.name}: params_range = {r!r}; give [low, high]")
         for f, hi in (("target", 100), ("dropout_p", 1)):
             v = getattr(self, f)
-            if v is not None and not (_number(v) and 0 <= v <= hi):
+            if v is not None and not (is_number(v) and 0 <= v <= hi):
                 raise ConfigError(f"preset {self.name}: {f} = {v!r}; give a number in 0–{hi}")
         for f in ("requires", "forbids"):
             if not isinstance(getattr(self, f), tuple):

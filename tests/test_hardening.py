@@ -469,6 +469,8 @@ def test_wording_reads_as_written_by_a_person():
     used = used_settings(Recipe().__dict__)  # a OneCycle run never read the step or plateau
     assert "pct_start" in used and not {"step_size", "gamma", "plateau_patience"} & set(used)
     assert "step_size" in used_settings(Recipe(schedule="step").__dict__)
+    assert "clean_epochs" not in used_settings(Recipe(rotate=0.0).__dict__)  # nothing to clean
+    assert "clean_epochs" in used_settings(Recipe(rotate=0.0, erase=0.5).__dict__)
 
 
 def test_cli_wording(capsys):

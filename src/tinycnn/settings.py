@@ -91,6 +91,10 @@ class Recipe:
         Range(0, 1, lo_open=True, why="a probability; 1 augments every image"),
     )  # fmt: skip
     erase: float = setting(0.0, "cutout probability", Range(0, 1, why="a probability"))
+    clean_epochs: int = setting(
+        0, "train the last N epochs on un-augmented images (0: augment every epoch)",
+        Range(0, why="epochs at the end without augmentation; 0 augments them all"),
+    )  # fmt: skip
     seed: int = setting(1, "random seed", Range(0, SEED_MAX))
     limit_train: int | None = setting(None, "use only the first N training images", BN_IMAGES)
     limit_test: int | None = setting(None, "first N test images", Range(1))

@@ -63,6 +63,8 @@ def used_settings(recipe: dict[str, Any]) -> dict[str, Any]:
         unused |= set(SGD_FIELDS)
     if not any(recipe.get(op) for op in AFFINE_FIELDS):
         unused.add("aug_p")  # the policy's probability, with no geometric op to apply
+    if not any(recipe.get(op) for op in (*AFFINE_FIELDS, "erase")):
+        unused.add("clean_epochs")  # nothing to leave out of the last epochs
     return {k: v for k, v in recipe.items() if k not in unused}
 
 

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from ..data import Stat, per_channel, to_unit
+from ..settings import Recipe
 
 AffineOp = Callable[[int, float, torch.Generator, torch.device], torch.Tensor]  # → (N, 2, 3)
 PixelOp = Callable[[torch.Tensor, float, torch.Generator], torch.Tensor]
@@ -105,6 +106,13 @@ def augment(
         if strengths.get(name, 0):
             x = op(x, strengths[name], g)
     return x
+
+
+def strengths_at(recipe: Recipe, epoch: int) -> dict[str, float]:
+    """Each op's strength in epoch `epoch` (0-based): the recipe's, or none in its last
+    `clean_epochs` epochs, which fit the un-augmented images the test set looks like."""
+    clean = epoch >= recipe.epochs - recipe.clean_epochs
+    return {name: 0.0 if clean else getattr(recipe, name) for name in NAMES}
 
 
 def train_input(

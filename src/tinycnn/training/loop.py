@@ -117,7 +117,7 @@ class Trainer(Recording):
         self.orders = [torch.Generator().manual_seed(seed) for seed in self.seeds]
         self.g_order = self.orders[0]
         self.g_aug = torch.Generator(device=dev).manual_seed(self.seeds[0] + 1)
-        self.strengths = {name: getattr(r, name) for name in aug.NAMES}
+        self.strengths = aug.strengths_at(r, 0)  # train_epoch: each epoch's own
         self.steps_per_epoch = -(-len(self.train_x) // r.batch_size)
         self.exploded = S * exploded_loss(data.classes)  # the replicas' losses are summed
         self.opt = make_optimizer(self.model, r)
@@ -129,10 +129,7 @@ class Trainer(Recording):
         self.loss_sum = torch.zeros(S, device=dev)
         self.correct = torch.zeros(S, device=dev, dtype=torch.long)
         self.seen = 0  # training images so far this epoch (per replica)
-        body = self._step_one if S == 1 else self._step_replicas
-        self.step, self.speed["cuda_graph"] = cudagraph.make_step(
-            body, self.opt, [self.g_aug], dev.type == "cuda" and runtime.cuda_graph
-        )
+        self._make_step()
         self.epoch = 0
         self.saved_epoch = 0  # epoch of the checkpoint on disk (what a resume starts from)
         self.histories: list[list[dict[str, Any]]] = [[] for _ in self.seeds]
@@ -144,15 +141,26 @@ class Trainer(Recording):
         return self.histories[0]
 
     # ----- one epoch -----------------------------------------------------------------------------
+    def _make_step(self) -> None:
+        """The step for this epoch's augmentation: a CUDA graph holds the ops it captured."""
+        body = self._step_one if len(self.seeds) == 1 else self._step_replicas
+        graph = self.device.type == "cuda" and self.runtime.cuda_graph
+        self.step, self.speed["cuda_graph"] = cudagraph.make_step(
+            body, self.opt, [self.g_aug], graph
+        )
+
     def _autocast(self) -> torch.autocast:
         return speed.autocast(self.device, self.runtime.bf16)
+
+    def _input(self, idx: torch.Tensor) -> torch.Tensor:
+        """The training images at idx, augmented as this epoch says, standardised."""
+        x, r = self.train_x[idx], self.recipe
+        return aug.train_input(x, self.strengths, self.g_aug, self.mean, self.std, r.aug_p)
 
     def _step_one(self, idx: torch.Tensor) -> torch.Tensor:
         """Forward one batch (idx: (1, B)) and add to the running sums; returns the loss."""
         idx = idx[0]
-        x = aug.train_input(
-            self.train_x[idx], self.strengths, self.g_aug, self.mean, self.std, self.recipe.aug_p
-        )
+        x = self._input(idx)
         y = self.train_y[idx]
         with self._autocast():
             out = self.net(x).flatten(1)  # your own module may end on (N, classes, 1, 1)
@@ -165,15 +173,7 @@ class Trainer(Recording):
         """idx (S, B): each replica its own images, read from its own channel group; the loss
         is the sum of the replicas' mean losses, so each gets exactly its own gradient."""
         (S, B), (C, H, W) = idx.shape, self.train_x.shape[1:]
-        x = aug.train_input(
-            self.train_x[idx.reshape(-1)],
-            self.strengths,
-            self.g_aug,
-            self.mean,
-            self.std,
-            self.recipe.aug_p,
-        )
-        x = x.view(S, B, C, H, W).transpose(0, 1)
+        x = self._input(idx.reshape(-1)).view(S, B, C, H, W).transpose(0, 1)
         y = self.train_y[idx].T  # (B, S)
         with self._autocast():
             out = self.net(x.reshape(B, S * C, H, W)).float()  # (B, S, classes)
@@ -193,6 +193,10 @@ class Trainer(Recording):
         Returns each replica's mean loss and accuracy, and every step's LR."""
         r, dev = self.recipe, self.device
         self.net.train()
+        strengths = aug.strengths_at(r, self.epoch)
+        if strengths != self.strengths:  # the clean last epochs begin (or a resume is in them)
+            self.strengths = strengths
+            self._make_step()
         perm = torch.stack([torch.randperm(len(self.train_x), generator=g) for g in self.orders])
         perm = perm.to(dev)
         self.loss_sum.zero_()

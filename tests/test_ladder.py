@@ -62,6 +62,16 @@ def test_parse_steps_apply_cumulatively(tmp_path):
         ('[[steps]]\ntitle = "a"\nrecipe = { optimizer = "lion" }\n', "optimizer = 'lion'"),
         ('[[steps]]\ntarget = "x"\n', "step 1: needs a title"),
         ("", "needs at least one [[steps]]"),
+        *(  # a published write-up's figures: a count, percentages, a note
+            (f'[[steps]]\ntitle = "a"\npublished = {{ {kv} }}\n', f"published: {msg}")
+            for kv, msg in [
+                ("params = true", "params = True must be a whole number"),
+                ("params = 7496.0", "params = 7496.0 must be a whole number"),
+                ('test = "99.1"', "test = '99.1' must be a number"),
+                ("train = false", "train = False must be a number"),
+                ("note = 3", "note = 3 must be text"),
+            ]
+        ),
     ],
 )
 def test_parse_errors(tmp_path, body, message):

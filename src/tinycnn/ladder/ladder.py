@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from ..api import run
 from ..defaults import MNIST_CLASSES, MNIST_INPUT
 from ..errors import ConfigError
 from ..nets import ModuleNet, from_file
-from ..ranges import check_value
+from ..ranges import check_value, is_number, is_whole
 from ..richtext import html_block, html_table, text_table
 from ..rules import Target, load_preset, static_conditions
 from ..settings import Recipe, Runtime, make
@@ -44,7 +45,12 @@ from .markdown import write_ladder_md
 
 LADDER_KEYS = {"title", "description", "model", "preset", "target", "recipe", "seeds", "steps"}
 STEP_KEYS = {"title", "target", "spec", "recipe", "model", "published"}
-PUBLISHED_KEYS = {"params": int, "train": float, "test": float, "note": str}  # one write-up run
+PUBLISHED_KEYS: dict[str, tuple[Callable[[Any], bool], str]] = {  # one write-up run's figures
+    "params": (is_whole, "a whole number"),
+    "train": (is_number, "a number"),
+    "test": (is_number, "a number"),
+    "note": (lambda v: isinstance(v, str), "text"),
+}
 SWITCHES = {"norm", "dropout", "dropout_kind", "order", "bias", "then"}
 STATE = "ladder.json"
 SPEC_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Spec)}
@@ -192,18 +198,10 @@ def _published(d: Any, at: str) -> dict[str, Any]:
     """The write-up's figures for a step: params, train and test accuracy (%), a note."""
     _known(d, set(PUBLISHED_KEYS), f"{at} published")
     for k, v in d.items():
-        kind = PUBLISHED_KEYS[k]
-        ok = isinstance(v, str) if kind is str else _is_number(v, kind)
-        if not ok:
-            what = {int: "a whole number", float: "a number", str: "text"}[kind]
+        ok, what = PUBLISHED_KEYS[k]
+        if not ok(v):
             raise ConfigError(f"{at} published: {k} = {v!r} must be {what}")
     return dict(d)
-
-
-def _is_number(v: Any, kind: type) -> bool:
-    if isinstance(v, bool):
-        return False
-    return isinstance(v, int) if kind is int else isinstance(v, int | float)
 
 
 def _known(d: Any, keys: set[str], where: str) -> None:

@@ -34,7 +34,7 @@ def rows(d):
     return [json.loads(line) for line in (d / "trials.jsonl").read_text().splitlines()]
 
 
-@pytest.mark.parametrize("name", ["course", "early-pool", "frontier4k"])
+@pytest.mark.parametrize("name", ["course", "course5k", "early-pool", "frontier4k"])
 def test_shipped_spaces_draw_specs_that_build(name):
     """Every candidate is an ordinary spec; under8k's static rules judge it like any spec."""
     space, data = load_space(name), load()
@@ -53,7 +53,7 @@ def test_shipped_spaces_draw_specs_that_build(name):
         assert (table.total_params < 8000) == all(c.ok for c in rules if c.name == "params")
         feasible += why == ""
     assert feasible > 0  # the shipped spaces are for the classic budget
-    assert set(shipped()) == {"course", "early-pool", "frontier4k", "highres4k"}
+    assert set(shipped()) == {"course", "course5k", "early-pool", "frontier4k", "highres4k"}
 
 
 BAD_SPACES = [

@@ -19,6 +19,7 @@ from typing import ClassVar
 from .defaults import MNIST_CLASSES, MNIST_INPUT
 from .errors import SpecError
 from .layers import KINDS, Cursor
+from .ranges import is_whole
 from .spec import Spec
 
 BYTES_PER_ACTIVATION = BYTES_PER_PARAM = 4  # float32
@@ -143,7 +144,7 @@ def layer_table(
 ) -> Table:
     """Walk the expanded spec; raise `SpecError` naming the first layer that does not fit.
     head=False describes a spec without a classifier head (a feature extractor, a sketch)."""
-    if not isinstance(classes, int) or isinstance(classes, bool) or classes < 1:
+    if not is_whole(classes) or classes < 1:
         raise SpecError(f"classes = {classes!r}: give how many classes the data has (1 or more)")
     if spec.input is not None and tuple(spec.input) != tuple(input_shape):
         raise SpecError(

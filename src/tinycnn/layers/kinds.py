@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..errors import SpecError
+from ..ranges import is_whole
 from .registry import (
     CLASSES,
     POST_PARTS,
@@ -40,7 +41,7 @@ def _bias(layer: Layer, spec: Switches) -> bool:
 
 def _check_out(i: int, layer: Layer) -> None:
     out = layer.out
-    if out != CLASSES and (not isinstance(out, int) or isinstance(out, bool) or out < 1):
+    if out != CLASSES and (not is_whole(out) or out < 1):
         raise SpecError(
             f'layer {i} ({layer.kind}): out must be a positive integer or "classes", got {out!r}'
         )

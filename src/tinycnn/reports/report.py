@@ -10,7 +10,7 @@ from typing import Any
 
 from ..data import Dataset
 from ..render import render_markdown
-from ..training import runs
+from ..training import augment, runs
 from ..training.callbacks import Callback, lr_text
 from ..training.result import RunResult
 from ..training.runs import EVALUATION, REPORT, Run, RunDir
@@ -52,7 +52,6 @@ SCHEDULE_FIELDS = {
     "plateau": ("plateau_metric", "plateau_factor", "plateau_patience"),
 }
 SGD_FIELDS = ("momentum", "nesterov")
-AFFINE_FIELDS = ("rotate", "shift", "scale")
 
 
 def used_settings(recipe: dict[str, Any]) -> dict[str, Any]:
@@ -61,9 +60,9 @@ def used_settings(recipe: dict[str, Any]) -> dict[str, Any]:
               for f in fs}  # fmt: skip
     if recipe.get("optimizer", "sgd") != "sgd":
         unused |= set(SGD_FIELDS)
-    if not any(recipe.get(op) for op in AFFINE_FIELDS):
+    if not any(recipe.get(op) for op in augment.AFFINE):
         unused.add("aug_p")  # the policy's probability, with no geometric op to apply
-    if not any(recipe.get(op) for op in (*AFFINE_FIELDS, "erase")):
+    if not any(recipe.get(op) for op in augment.NAMES):
         unused.add("clean_epochs")  # nothing to leave out of the last epochs
     return {k: v for k, v in recipe.items() if k not in unused}
 

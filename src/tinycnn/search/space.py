@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 from .. import tomlfile
 from ..errors import ConfigError
-from ..ranges import check_value, is_number
+from ..ranges import check_value, is_number, is_whole
 from ..settings import Recipe
 from ..spec import Layer, Spec, conv, gap, linear, maxpool
 
@@ -149,12 +149,12 @@ def _check_value(where: str, value: Any, allowed: tuple[Any, ...] | None = None)
                 _setting(where, c)
         return
     pair = value[kinds[0]]
-    numbers = isinstance(pair, list) and all(is_number(v) for v in pair)
+    numbers = isinstance(pair, list) and all(map(is_number, pair))
     ok = numbers and len(pair) == 2 and pair[0] <= pair[1]
-    if not ok or (kinds[0] == "int" and not all(isinstance(v, int) for v in pair)):
+    if not ok or (kinds[0] == "int" and not all(map(is_whole, pair))):
         raise ConfigError(f"{where}: {kinds[0]} must be [lo, hi] with lo ≤ hi, got {pair!r}")
     step, log = value.get("step", 1), value.get("log", False)
-    if not is_number(step) or step <= 0 or (kinds[0] == "int" and not isinstance(step, int)):
+    if not is_number(step) or step <= 0 or (kinds[0] == "int" and not is_whole(step)):
         raise ConfigError(f"{where}: step = {step!r} must be a positive {kinds[0]}")
     if not isinstance(log, bool):
         raise ConfigError(f"{where}: log = {log!r} must be true or false")
@@ -173,7 +173,7 @@ def _check_ints(where: str, value: Any, least: int) -> None:
         if "float" in value:
             raise ConfigError(f"{where}: a whole number; use int = [lo, hi], not float")
         return
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+    if not is_whole(value) or value < least:
         raise ConfigError(f"{where} = {value!r}: give a whole number ≥ {least}")
 
 

@@ -8,7 +8,7 @@ from torch import nn
 
 import tinycnn
 from tinycnn import zoo
-from tinycnn.errors import SpecError
+from tinycnn.errors import ConfigError, SpecError
 from tinycnn.modtable import module_table
 
 
@@ -151,6 +151,9 @@ def test_errors_name_the_fix():
         tinycnn.summary(LeNet(), (1, 28, 28))  # 4×4 after pooling: view(-1, 400) breaks
     with pytest.raises(SpecError, match="channels×height×width"):
         tinycnn.summary(LeNet(), "32x32")
+    # a count from Python of the wrong type: one line, not a TypeError from the range check
+    with pytest.raises(ConfigError, match="epochs = '15': give a number; it must be ≥ 1"):
+        tinycnn.check("fast7806", "under8k", epochs="15")
 
 
 def test_summary_leaves_the_module_as_it_was():

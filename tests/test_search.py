@@ -93,6 +93,15 @@ BAD_SPACES = [
     ({"blocks": [{"convs": {"int": [1, 3], "log": "yes"}, "channels": 8}]},
      "blocks[1].convs: log = 'yes' must be true or false"),
     ({"blocks": [{"convs": {"int": [1, "3"]}, "channels": 8}]}, "blocks[1].convs: int must be"),
+    # a recipe value of the wrong type is refused before any trial, not failed in every one
+    ({"blocks": [{"convs": 1, "channels": 8}], "recipe": {"clean_epochs": "3"}},
+     "recipe.clean_epochs: clean_epochs = '3': expected int"),
+    ({"blocks": [{"convs": 1, "channels": 8}], "recipe": {"batch_size": True}},
+     "recipe.batch_size: batch_size = True: expected int"),
+    ({"blocks": [{"convs": 1, "channels": 8}], "recipe": {"clean_epochs": {"float": [0, 3]}}},
+     "recipe.clean_epochs: a whole number; use int = [lo, hi], not float"),
+    ({"blocks": [{"convs": 1, "channels": 8}], "recipe": {"clean_epochs": {"int": [0.5, 3]}}},
+     "recipe.clean_epochs: int must be [lo, hi]"),
 ]  # fmt: skip
 
 

@@ -96,9 +96,10 @@ def check_value(name: str, value: Any, m: Meta | None = None) -> None:
     m = m or SETTINGS.get(name)
     if m is None or value is None:
         return
-    if m.range is not None and not m.range.holds(value):
+    if m.range is not None and not (is_number(value) and m.range.holds(value)):
         why = f" ({m.range.why})" if m.range.why else ""
-        raise ConfigError(f"{name} = {value!r}: {m.range.text()}{why}")
+        number = "" if is_number(value) else "give a number; it "  # "15" from Python, say
+        raise ConfigError(f"{name} = {value!r}: {number}{m.range.text()}{why}")
     if m.choices is not None and value not in m.choices:
         raise ConfigError(f"{name} = {value!r}: use one of {', '.join(m.choices)}")
 
@@ -125,12 +126,17 @@ def _type_ok(value: Any, want: str) -> bool:
     return isinstance(value, str) and "str" in want
 
 
+def check_type(name: str, value: Any, want: str) -> None:
+    """A value against its field's declared type (`int`, `float | None`, …)."""
+    if not _type_ok(value, want):
+        raise ConfigError(f"{name} = {value!r}: expected {want}")
+
+
 def check_fields(obj: Any) -> None:
     """Every field of a settings dataclass: its type, then its range or choices."""
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
-        if not _type_ok(value, str(f.type)):
-            raise ConfigError(f"{f.name} = {value!r}: expected {f.type}")
+        check_type(f.name, value, str(f.type))
         check_value(f.name, value, meta(f))
 
 

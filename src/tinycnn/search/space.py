@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 from .. import tomlfile
 from ..errors import ConfigError
-from ..ranges import check_value, is_number, is_whole
+from ..ranges import check_type, check_value, is_number, is_whole
 from ..settings import Recipe
 from ..spec import Layer, Spec, conv, gap, linear, maxpool
 
@@ -48,7 +48,11 @@ INT_LEAST = {"convs": 0, "channels": 1, "kernel": 1, "squeeze": 1, "pad": 0, "di
 SPEC_KEYS = {"dropout", "norm", "order", "dropout_kind", "bias"}
 # the search itself sets these: trial length, data limits, seeds, the validation split
 SEARCH_SETS = {"epochs", "limit_train", "limit_test", "seed", "val", "val_seed", "select"}
-RECIPE_KEYS = {f.name for f in dataclasses.fields(Recipe)} - SEARCH_SETS
+# the recipe fields a space may set, with their declared types (`int`, `float`, …)
+RECIPE_TYPES = {
+    f.name: str(f.type) for f in dataclasses.fields(Recipe) if f.name not in SEARCH_SETS
+}
+RECIPE_KEYS = set(RECIPE_TYPES)
 TOP_KEYS = {"name", "description", "blocks", "head", "spec", "recipe"}
 
 
@@ -148,6 +152,8 @@ def _check_value(where: str, value: Any, allowed: tuple[Any, ...] | None = None)
             if allowed is None and not isinstance(c, dict):
                 _setting(where, c)
         return
+    if kinds[0] == "float" and _recipe_type(where) == "int":  # trials would draw 2.7 epochs
+        raise ConfigError(f"{where}: a whole number; use int = [lo, hi], not float")
     pair = value[kinds[0]]
     numbers = isinstance(pair, list) and all(map(is_number, pair))
     ok = numbers and len(pair) == 2 and pair[0] <= pair[1]
@@ -177,11 +183,20 @@ def _check_ints(where: str, value: Any, least: int) -> None:
         raise ConfigError(f"{where} = {value!r}: give a whole number ≥ {least}")
 
 
+def _recipe_type(where: str) -> str | None:
+    """The declared type of the recipe field at `where` (None outside [recipe]); unknown keys
+    were refused before."""
+    in_recipe = where.split(": ")[-1].startswith("recipe.")
+    return RECIPE_TYPES[where.rsplit(".", 1)[-1]] if in_recipe else None
+
+
 def _setting(where: str, v: Any) -> None:
-    """A recipe value checked against the field's own declared range (settings)."""
-    name = where.rsplit(".", 1)[-1]
-    if where.split(": ")[-1].startswith("recipe."):
+    """A recipe value checked against the field's own declared type and range (settings)."""
+    want = _recipe_type(where)
+    if want is not None:
+        name = where.rsplit(".", 1)[-1]
         try:
+            check_type(name, v, want)
             check_value(name, v)
         except ConfigError as e:
             raise ConfigError(f"{where}: {e}") from None

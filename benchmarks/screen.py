@@ -1,13 +1,15 @@
 """Screen candidate designs on a validation split, before any of them sees the test set.
 
     python benchmarks/screen.py a.toml b.toml fast7806 --seeds 2 --out results/screen_4k.json
+    python benchmarks/screen.py my_net.py:Net --set batch_size=64 --seeds 4 --out FILE
 
-Each candidate (a spec file or zoo name) trains N seeds on the training set less a held-out
-validation split (one split for every seed and candidate). The test images are removed from the
-data, so nothing here can read them. Candidates are ranked by the mean over seeds of the
-validation accuracy's minimum over the last 3 epochs: the quantity the target judges, measured
-where choosing by it is fair. A candidate's recipe is FILE.run.toml beside FILE.toml (a search's
-topN.run.toml) when there is one, else the default; --set KEY=VALUE overrides either for all.
+Each candidate (a spec file, a zoo name or your own module as FILE.py:NAME) trains N seeds on
+the training set less a held-out validation split (one split for every seed and candidate). The
+test images are removed from the data, so nothing here can read them. Candidates are ranked by
+the mean over seeds of the validation accuracy's minimum over the last 3 epochs: the quantity
+the target judges, measured where choosing by it is fair. A candidate's recipe is FILE.run.toml
+beside FILE.toml (a search's topN.run.toml) when there is one, else the zoo's or the default;
+--set KEY=VALUE overrides either for all.
 Only the ranked winner then runs on the test set (benchmarks/preset_seeds.py, 16 seeds).
 """
 
@@ -25,9 +27,10 @@ from pathlib import Path
 
 from tinycnn import zoo
 from tinycnn.data import load
+from tinycnn.defaults import MNIST_CLASSES, MNIST_INPUT
+from tinycnn.nets import as_net
 from tinycnn.search.objective import without_test
 from tinycnn.settings import load_config_file
-from tinycnn.table import layer_table
 from tinycnn.training import Recipe, Runtime, Target
 from tinycnn.training.engine import train
 from tinycnn.training.machine import machine
@@ -74,14 +77,14 @@ def main() -> None:
         done = list(pool.map(one, *zip(*jobs, strict=True), [threads] * len(jobs)))
     rows = []
     for i, m in enumerate(args.models):
-        spec = zoo.resolve(m)
-        table = layer_table(spec)
+        net = as_net(m)  # a spec's table, or your module's traced one
+        table = net.table(MNIST_INPUT, MNIST_CLASSES)
         metrics = done[i * args.seeds : (i + 1) * args.seeds]
         mins = [min(r["val_acc"] for r in ms[-LAST_K:]) for ms in metrics]
         rows.append(
             {
                 "model": m,
-                "name": spec.name,
+                "name": net.name,
                 "params": table.total_params,
                 "macs": table.macs,
                 "recipe": dataclasses.asdict(jobs[i * args.seeds][1]),

@@ -21,19 +21,16 @@ import dataclasses
 import json
 import multiprocessing as mp
 import statistics
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import screen
 import torch
 from screen import LAST_K, recipe_for
 from torch import nn
 
-from tinycnn.data import load, standardize
-from tinycnn.search.objective import without_test
-from tinycnn.training import Runtime, Target
-from tinycnn.training.engine import train
+from tinycnn.data import standardize
 from tinycnn.training.fast.speed import autocast
 from tinycnn.training.loop import Trainer
 from tinycnn.training.machine import machine
@@ -61,7 +58,7 @@ def recalibrate(net: nn.Module, x: torch.Tensor, mean: float, std: float, bf16: 
     net.train(was)
 
 
-def one(model: str, recipe, threads: int, images: int) -> list[dict]:
+def probe(model: str, recipe, threads: int, images: int) -> list[dict]:
     evaluate = Trainer.evaluate
 
     def precise(self: Trainer, x: torch.Tensor, y: torch.Tensor):
@@ -72,10 +69,7 @@ def one(model: str, recipe, threads: int, images: int) -> list[dict]:
         return evaluate(self, x, y)
 
     Trainer.evaluate = precise  # this worker process only
-    data = without_test(load())
-    with tempfile.TemporaryDirectory() as tmp:
-        rt = Runtime(out=tmp, threads=threads, progress=False, report=False)
-        return train(model, recipe, Target(target=None), rt, data=data).metrics
+    return screen.one(model, recipe, threads)  # then exactly screen.py's run
 
 
 def main() -> None:
@@ -94,7 +88,7 @@ def main() -> None:
     t0 = time.time()
     with ProcessPoolExecutor(procs, mp_context=mp.get_context("spawn")) as pool:
         n = len(jobs)
-        done = list(pool.map(one, *zip(*jobs, strict=True), [threads] * n, [args.images] * n))
+        done = list(pool.map(probe, *zip(*jobs, strict=True), [threads] * n, [args.images] * n))
     rows = []
     for i, m in enumerate(args.models):
         metrics = done[i * args.seeds : (i + 1) * args.seeds]

@@ -28,6 +28,7 @@ from pathlib import Path
 from tinycnn import zoo
 from tinycnn.data import load
 from tinycnn.defaults import MNIST_CLASSES, MNIST_INPUT
+from tinycnn.errors import TinyCnnError
 from tinycnn.nets import as_net
 from tinycnn.search.objective import without_test
 from tinycnn.settings import load_config_file
@@ -66,6 +67,11 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     overrides = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)}
+    try:  # a wrong name or file is one line now, not a worker's traceback later
+        nets = {m: as_net(m) for m in args.models}
+        tables = {m: net.table(MNIST_INPUT, MNIST_CLASSES) for m, net in nets.items()}
+    except TinyCnnError as e:
+        ap.error(str(e))
     jobs = [
         (m, dataclasses.replace(recipe_for(m, overrides, args.epochs, args.val), seed=s))
         for m in args.models
@@ -77,14 +83,13 @@ def main() -> None:
         done = list(pool.map(one, *zip(*jobs, strict=True), [threads] * len(jobs)))
     rows = []
     for i, m in enumerate(args.models):
-        net = as_net(m)  # a spec's table, or your module's traced one
-        table = net.table(MNIST_INPUT, MNIST_CLASSES)
+        table = tables[m]  # a spec's table, or your module's traced one
         metrics = done[i * args.seeds : (i + 1) * args.seeds]
         mins = [min(r["val_acc"] for r in ms[-LAST_K:]) for ms in metrics]
         rows.append(
             {
                 "model": m,
-                "name": net.name,
+                "name": nets[m].name,
                 "params": table.total_params,
                 "macs": table.macs,
                 "recipe": dataclasses.asdict(jobs[i * args.seeds][1]),

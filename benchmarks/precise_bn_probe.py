@@ -27,10 +27,11 @@ from pathlib import Path
 
 import screen
 import torch
-from screen import LAST_K, recipe_for
 from torch import nn
 
 from tinycnn.data import standardize
+from tinycnn.errors import TinyCnnError
+from tinycnn.nets import as_net
 from tinycnn.training.fast.speed import autocast
 from tinycnn.training.loop import Trainer
 from tinycnn.training.machine import machine
@@ -79,8 +80,13 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=10_000)
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
+    try:  # a wrong name or file is one line now, not a worker's traceback later
+        for m in args.models:
+            as_net(m)
+    except TinyCnnError as e:
+        ap.error(str(e))
     jobs = [
-        (m, dataclasses.replace(recipe_for(m, {}, 15, 10_000), seed=s))
+        (m, dataclasses.replace(screen.recipe_for(m, {}, 15, 10_000), seed=s))
         for m in args.models
         for s in range(1, args.seeds + 1)
     ]
@@ -92,7 +98,7 @@ def main() -> None:
     rows = []
     for i, m in enumerate(args.models):
         metrics = done[i * args.seeds : (i + 1) * args.seeds]
-        mins = [min(r["val_acc"] for r in ms[-LAST_K:]) for ms in metrics]
+        mins = [min(r["val_acc"] for r in ms[-screen.LAST_K :]) for ms in metrics]
         rows.append(
             {
                 "model": m,

@@ -66,14 +66,26 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
-    overrides = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)}
-    try:  # a wrong name or file is one line now, not a worker's traceback later
+    if args.seeds < 1:
+        ap.error(f"--seeds {args.seeds}: give 1 or more")
+    fields = [f.name for f in dataclasses.fields(Recipe)]
+    overrides = {}
+    for text in args.set:
+        key, _, value = text.partition("=")
+        if key not in fields:
+            ap.error(f"--set {text}: KEY=VALUE with KEY a recipe setting ({', '.join(fields)})")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            ap.error(f'--set {text}: the value must be JSON (5, 0.1, true, "adam")')
+    try:  # a wrong name, file or value is one line now, not a worker's traceback later
         nets = {m: as_net(m) for m in args.models}
         tables = {m: net.table(MNIST_INPUT, MNIST_CLASSES) for m, net in nets.items()}
+        recipes = {m: recipe_for(m, overrides, args.epochs, args.val) for m in args.models}
     except TinyCnnError as e:
         ap.error(str(e))
     jobs = [
-        (m, dataclasses.replace(recipe_for(m, overrides, args.epochs, args.val), seed=s))
+        (m, dataclasses.replace(recipes[m], seed=s))
         for m in args.models
         for s in range(1, args.seeds + 1)
     ]

@@ -46,8 +46,16 @@ LADDER = {  # each row adds one option to the row before it
     "+ reuse freed memory": {"fast", "fuse", "reuse"},
     "+ channels-last max-pool (fp32 default)": {"fast", "fuse", "reuse", "pool"},
     "+ bf16 autocast (default on bf16 CPUs)": {"fast", "fuse", "reuse", "pool", "bf16"},
+    "+ ReLU/dropout/pool in kernels.c (default)": {
+        "fast",
+        "fuse",
+        "reuse",
+        "pool",
+        "bf16",
+        "native",
+    },
 }
-DEFAULT_NAME = "+ bf16 autocast (default on bf16 CPUs)"
+DEFAULT_NAME = "+ ReLU/dropout/pool in kernels.c (default)"
 DEFAULT = LADDER[DEFAULT_NAME]
 EXTRAS = {  # one more option on top of the last row
     "default, no dropout (floor)": DEFAULT | {"no dropout"},
@@ -55,6 +63,7 @@ EXTRAS = {  # one more option on top of the last row
     "default, oneDNN off": DEFAULT | {"oneDNN off"},
     "default + flush denormals": DEFAULT | {"flush denormals"},
     "default, 1 thread": DEFAULT | {"1 thread"},
+    "default, 1 thread, torch's ops (no kernels.c)": DEFAULT - {"native"} | {"1 thread"},
 }
 # Inductor's C++ backend, shapes static (every batch of a run is the same size but the last)
 COMPILE = {"default + torch.compile (static shapes)": DEFAULT | {"compile"}}
@@ -76,7 +85,7 @@ def setup(model_name: str, options: set[str], threads: int) -> None:
     if "fast" in options:
         use_fast_dropout(m, fuse="fuse" in options)
     if "pool" in options:
-        use_fast_pool(m)
+        use_fast_pool(m, compiled="native" in options)
     if "reuse" in options:
         reuse_freed_memory()
     x, y = torch.randn(BATCH, *m.table.input_shape), torch.randint(0, m.table.classes, (BATCH,))

@@ -35,6 +35,19 @@ def pytest_terminal_summary(terminalreporter):
     )
 
 
+@pytest.fixture
+def kernels():
+    """kernels.c built for this machine: its tests fail under CI (`.ci/run` installs a C
+    compiler) and skip elsewhere when it cannot be built, with the reason."""
+    from tinycnn.training.fast import native
+
+    why = native.available()
+    if why is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(why)
+        pytest.skip(why)
+
+
 @pytest.fixture(scope="session")
 def postgres_url():
     """A throw-away PostgreSQL server in a temp dir on a free loopback port (the real server,

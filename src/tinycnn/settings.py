@@ -136,6 +136,11 @@ class Runtime:
     fast_pool: bool = setting(
         True, "CPU: max-pool in channels-last layout (same numbers, 3× cheaper kernel)"
     )
+    native: bool = setting(
+        True,
+        "CPU: ReLU + dropout + max-pool in one compiled C pass (same numbers; built with "
+        "the machine's C compiler on first use, torch's ops where there is none)",
+    )
     reuse_memory: bool = setting(
         True, "CPU: keep freed memory in the process instead of faulting in fresh pages"
     )

@@ -40,6 +40,8 @@ import torch
 from torch import nn
 from torch.nn.modules.utils import _pair
 
+from . import native
+
 SEED_RANGE = 1 << 62
 SPARE_SIGMAS = 6  # gaps drawn beyond the expected count; more are drawn in the rare case it's short
 
@@ -222,37 +224,50 @@ def overlaps(pool: nn.MaxPool2d) -> bool:
 
 class _ReluDropoutPool(torch.autograd.Function):
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, p: float, args: tuple) -> torch.Tensor:
+    def forward(ctx: Any, x: torch.Tensor, p: float, args: tuple, compiled: bool) -> torch.Tensor:
+        ctx.args, ctx.scale, ctx.layout = args, 1.0 / (1.0 - p), (x.shape, x.stride())
+        ctx.compiled = compiled and _pairwise(x, args) and native.fits(x)
+        if ctx.compiled:  # kernels.c: one pass; the same drops from the same random numbers
+            drop = torch.zeros(x.numel(), dtype=torch.uint8)
+            drop.index_fill_(0, drop_positions(x.numel(), p, x.device), 1)
+            z, win = native.forward(native.load(), x, drop, ctx.scale)
+            ctx.save_for_backward(z, win)
+            return z
         z, idx = _pool_channels_last(relu_drop(x, p), args)
         ctx.save_for_backward(z, idx)
-        ctx.args, ctx.scale, ctx.layout = args, 1.0 / (1.0 - p), (x.shape, x.stride())
         return z
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None, None]:
+        if ctx.compiled:
+            z, win = ctx.saved_tensors
+            gx = native.backward(native.load(), grad, z, win, ctx.layout[0], ctx.scale)
+            return gx, None, None, None
         z, idx = ctx.saved_tensors
         # each window's gradient goes to its winner, which passed ReLU and dropout iff z > 0:
         # threshold and scale the small pooled gradient instead of the full-size one
         g = torch.ops.aten.threshold_backward(grad.contiguous(), z, 0).mul_(ctx.scale)
         shape_of_x = torch.empty_strided(*ctx.layout, dtype=g.dtype, device=g.device)
-        return _unpool(g, shape_of_x, ctx.args, idx), None, None
+        return _unpool(g, shape_of_x, ctx.args, idx), None, None, None
 
 
 class ReluDropoutPool(nn.Module):
     """ReLU, dropout(p) and a non-overlapping max-pool in one node: the same numbers as
     `ReluDropout` then `FastMaxPool`, with the backward's ReLU/dropout work done on the pooled
-    (4× smaller) gradient. `use_fast_pool` swaps it in; the pool it replaces becomes Identity."""
+    (4× smaller) gradient. `use_fast_pool` swaps it in; the pool it replaces becomes Identity.
+    `compiled`: run kernels.c (native.py) where the input fits it, one pass each way with the
+    same numbers; the caller checks `native.available()` first."""
 
-    def __init__(self, p: float, pool: FastMaxPool):
+    def __init__(self, p: float, pool: FastMaxPool, compiled: bool = False):
         super().__init__()
         if overlaps(pool):
             raise ValueError("ReluDropoutPool needs a pool whose windows do not overlap")
-        self.p, self.pool = p, pool
+        self.p, self.pool, self.compiled = p, pool, compiled
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0 or x.dim() != 4:
             return self.pool(x.clamp_min(0))
-        return _ReluDropoutPool.apply(x, self.p, _pool_args(self.pool))
+        return _ReluDropoutPool.apply(x, self.p, _pool_args(self.pool), self.compiled)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self.p}" + (", compiled" if self.compiled else "")

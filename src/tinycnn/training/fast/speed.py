@@ -5,6 +5,9 @@ What a profile of a tiny model's CPU step shows, and the option that answers it:
   ReLU before it where there is one (`fastops.ReluDropout`);
 - torch's NCHW max-pool kernel (one element at a time) → `fastops.FastMaxPool`, which pools in
   channels-last and gives the same numbers;
+- ReLU + dropout + max-pool as three kernels and two layout copies each way → one pass of
+  kernels.c each way (`native`, built with the machine's C compiler; the same numbers, or the
+  torch ops where it cannot be built);
 - convolutions and every element-wise pass in fp32 → bfloat16 autocast where the hardware
   computes it natively (`resolve_bf16`; measured over 5 seeds not to lower accuracy);
 - page faults: glibc hands every freed block over 128 KiB back to the kernel, so each step's
@@ -30,6 +33,7 @@ from torch import nn
 
 from ...errors import ConfigError
 from ...settings import Runtime
+from . import native
 from .fastops import FastDropout, FastMaxPool, ReluDropout, ReluDropoutPool, overlaps
 
 # glibc mallopt(3) parameters
@@ -137,16 +141,17 @@ def use_fast_dropout(model: nn.Module, fuse: bool = True) -> int:
     return _swap_all(model, nn.Dropout, swap)
 
 
-def use_fast_pool(model: nn.Module, fuse: bool = True) -> int:
+def use_fast_pool(model: nn.Module, fuse: bool = True, compiled: bool = False) -> int:
     """Swap every `nn.MaxPool2d` for `FastMaxPool` with the same settings, in place; where one
     directly follows a `ReluDropout` in a `Sequential` without overlapping windows (and `fuse`),
-    the two become one `ReluDropoutPool` and the pool's place holds Identity. Pooling has no
-    parameters, so the state dict is unchanged. Returns how many pools were swapped."""
+    the two become one `ReluDropoutPool` (running kernels.c where `compiled`) and the pool's
+    place holds Identity. Pooling has no parameters, so the state dict is unchanged. Returns how
+    many pools were swapped."""
 
     def swap(m: nn.Module, before: nn.Module | None) -> tuple[nn.Module, nn.Module | None]:
         pool = FastMaxPool(m.kernel_size, m.stride, m.padding, m.dilation, ceil_mode=m.ceil_mode)
         if fuse and type(before) is ReluDropout and not overlaps(pool):
-            return nn.Identity(), ReluDropoutPool(before.p, pool.train(m.training))
+            return nn.Identity(), ReluDropoutPool(before.p, pool.train(m.training), compiled)
         return pool, None
 
     return _swap_all(model, nn.MaxPool2d, swap)
@@ -161,11 +166,17 @@ def apply(model: nn.Module, device: torch.device, runtime: Runtime) -> dict[str,
         "fast_pool": False,
         "channels_last": False,
         "reuse_memory": False,
+        "native": False,
     }
     if runtime.fast_dropout and cpu:
         used["fast_dropout"] = use_fast_dropout(model) > 0
     if runtime.fast_pool and cpu and not runtime.channels_last:  # channels-last pools fast already
-        used["fast_pool"] = use_fast_pool(model) > 0
+        why_not = native.available() if runtime.native else "off (--no-native)"
+        used["fast_pool"] = use_fast_pool(model, compiled=why_not is None) > 0
+        fused = any(isinstance(m, ReluDropoutPool) for m in model.modules())
+        used["native"] = why_not is None and fused
+        if why_not and fused:  # torch's ops run instead, with the same numbers: say why
+            used["native_not_used"] = why_not
     if runtime.reuse_memory and cpu:
         used["reuse_memory"] = reuse_freed_memory()
     if runtime.channels_last:

@@ -47,6 +47,8 @@ def test_a_compiler_that_fails_is_one_line(fresh, monkeypatch, tmp_path):
     monkeypatch.setenv("CC", str(cc))
     assert native.available() == f"{cc} could not build kernels.c: bad: cannot compile"
     assert list(fresh.iterdir()) == []  # no half-written file left behind
+    monkeypatch.setenv("CC", f"{cc} -O1")  # a command with words, as `ccache gcc`
+    assert native.available() == f"{cc} -O1 could not build kernels.c: bad: cannot compile"
 
 
 def test_an_unwritable_cache_falls_back(kernels, monkeypatch, tmp_path):
@@ -67,6 +69,14 @@ def test_a_damaged_cached_library_is_built_again(kernels, fresh):
     lib.write_bytes(b"\x7fELF truncated")  # e.g. a disk that filled up under another tool
     assert native.available() is None
     assert lib.read_bytes()[:4] == b"\x7fELF" and lib.stat().st_size > 1000
+
+
+def test_a_compiler_that_builds_something_else_is_refused(kernels, fresh, monkeypatch, tmp_path):
+    other = tmp_path / "other.c"
+    other.write_text("int unrelated(void) { return 1; }\n")
+    monkeypatch.setattr(native, "SOURCE", other)
+    why = native.available()
+    assert why is not None and "undefined symbol: rdp_forward_f32" in why
 
 
 def test_a_kernel_that_disagrees_with_torch_is_refused(kernels, fresh, monkeypatch, tmp_path):

@@ -23,6 +23,7 @@ import functools
 import hashlib
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -35,6 +36,7 @@ MAX_WIDTH = 4096  # kernels.c's MAXW: its row buffers live on the stack
 FLAGS = ("-O3", "-ffp-contract=off", "-fno-trapping-math", "-fPIC", "-shared")
 ARCH = "-march=native"  # tried first; a compiler without it builds the portable version
 CACHE_ENV = "TINYCNN_CACHE"
+BUILD_SECONDS = 120  # a compiler that takes longer is given up on (it takes under a second)
 SUFFIX = {torch.float32: "f32", torch.bfloat16: "bf16"}
 _I64, _F32, _PTR = ctypes.c_int64, ctypes.c_float, ctypes.c_void_p
 
@@ -62,28 +64,33 @@ def _cpu_id() -> str:
     return f"{platform.machine()} {platform.processor()}"
 
 
-def _compiler() -> str:
+def _compiler() -> list[str]:
+    """$CC as a command (it may carry words: `ccache gcc`), else `cc`."""
     cc = os.environ.get("CC") or "cc"
-    found = shutil.which(cc)
+    try:
+        words = shlex.split(cc)
+    except ValueError:
+        words = []
+    found = shutil.which(words[0]) if words else None
     if not found:
         raise Unavailable(f"no C compiler ({cc!r} is not on PATH; set CC to one)")
-    return found
+    return [found, *words[1:]]
 
 
-def _build(cc: str, out: Path) -> None:
+def _build(cc: list[str], out: Path) -> None:
     """Compile to a temporary file beside `out`, then rename: readers see all of it or none."""
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=out.stem, suffix=".tmp", dir=out.parent)
     os.close(fd)
     try:
         for arch in ((ARCH,), ()):
-            cmd = [cc, *FLAGS, *arch, str(SOURCE), "-o", tmp]
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+            cmd = [*cc, *FLAGS, *arch, str(SOURCE), "-o", tmp]
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=BUILD_SECONDS)
             if done.returncode == 0:
                 os.replace(tmp, out)
                 return
         why = (done.stderr.strip().splitlines() or ["no message"])[-1][:200]
-        raise Unavailable(f"{cc} could not build {SOURCE.name}: {why}")
+        raise Unavailable(f"{' '.join(cc)} could not build {SOURCE.name}: {why}")
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -99,9 +106,10 @@ def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:
     return lib
 
 
-def library_path(cc: str) -> Path:
+def library_path(cc: list[str]) -> Path:
     """Where the library built from this source, by this compiler, for this CPU is cached."""
-    key = hashlib.sha256(b"\0".join([SOURCE.read_bytes(), cc.encode(), _cpu_id().encode()]))
+    parts = [SOURCE.read_bytes(), " ".join(cc).encode(), _cpu_id().encode()]
+    key = hashlib.sha256(b"\0".join(parts))
     return cache_dir() / f"kernels-{key.hexdigest()[:16]}.so"
 
 
@@ -122,6 +130,11 @@ def load() -> ctypes.CDLL:
         lib = _bind(lib)
     except OSError as e:  # an unwritable cache, or still no library
         raise Unavailable(f"{path}: {e.strerror or e}") from None
+    except subprocess.TimeoutExpired:
+        why = f"{' '.join(cc)} took over {BUILD_SECONDS} s to build {SOURCE.name}"
+        raise Unavailable(why) from None
+    except AttributeError as e:  # built, but not from kernels.c: a CC that compiles something else
+        raise Unavailable(f"{path}: {e}") from None
     if not agrees(lib):
         raise Unavailable(f"{path}: its results differ from torch's; delete it to rebuild")
     return lib

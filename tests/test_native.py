@@ -137,3 +137,25 @@ def test_the_widest_map_runs_in_the_kernels_and_a_wider_one_in_torch(kernels, wi
         y.backward(g)
         outs.append((y.detach(), leaf.grad))
     assert torch.equal(outs[0][0], outs[1][0]) and torch.equal(outs[0][1], outs[1][1])
+
+
+def test_a_default_device_set_elsewhere_does_not_move_the_kernels_buffers(kernels):
+    """A notebook's `torch.set_default_device(...)` must not decide where the kernels write:
+    their outputs are allocated beside the CPU input (a buffer elsewhere would hand C a pointer
+    it cannot write to)."""
+    from tinycnn.training.fast.fastops import FastMaxPool, ReluDropoutPool
+
+    x = torch.randn(2, 3, 6, 8, generator=torch.Generator().manual_seed(4))
+    g = torch.randn(2, 3, 3, 4, generator=torch.Generator().manual_seed(5))
+    for compiled in (True, False):  # the torch ops draw their drops from the CPU's RNG too
+        outs = []
+        for where in ("cpu", "meta"):
+            native.load.cache_clear()  # loading (and its self-check) happens here too
+            with torch.device(where):
+                leaf = x.clone().requires_grad_()
+                torch.manual_seed(6)
+                y = ReluDropoutPool(0.2, FastMaxPool(2, 2), compiled=compiled)(leaf)
+                y.backward(g)
+            outs.append((y.detach(), leaf.grad))
+        assert outs[1][0].device.type == "cpu" and outs[1][1].device.type == "cpu"
+        assert torch.equal(outs[0][0], outs[1][0]) and torch.equal(outs[0][1], outs[1][1])

@@ -50,7 +50,8 @@ def drop_positions(n: int, p: float, device: torch.device) -> torch.Tensor:
     """Sorted positions in [0, n), each present independently with probability p (0 ≤ p < 1)."""
     if p == 0 or n == 0:
         return torch.empty(0, dtype=torch.long, device=device)
-    seed = int(torch.randint(SEED_RANGE, (1,)))  # advances torch's RNG: seeded and checkpointed
+    # torch's CPU generator, whatever the default device: seeded and checkpointed with the run
+    seed = int(torch.randint(SEED_RANGE, (1,), device="cpu"))
     rng = np.random.Generator(np.random.PCG64DXSM(seed))
     inv_log_keep = 1.0 / np.log1p(-p)
     expect = n * p
@@ -228,7 +229,7 @@ class _ReluDropoutPool(torch.autograd.Function):
         ctx.args, ctx.scale, ctx.layout = args, 1.0 / (1.0 - p), (x.shape, x.stride())
         ctx.compiled = compiled and _pairwise(x, args) and native.fits(x)
         if ctx.compiled:  # kernels.c: one pass; the same drops from the same random numbers
-            drop = torch.zeros(x.numel(), dtype=torch.uint8)
+            drop = torch.zeros(x.numel(), dtype=torch.uint8, device=x.device)
             drop.index_fill_(0, drop_positions(x.numel(), p, x.device), 1)
             z, win = native.forward(native.load(), x, drop, ctx.scale)
             ctx.save_for_backward(z, win)

@@ -143,7 +143,8 @@ def load() -> ctypes.CDLL:
 def agrees(lib: ctypes.CDLL) -> bool:
     """Do the kernels give torch's numbers (values and gradients, to the bit) on a small batch
     with ties, zeros of both signs and odd sizes? Draws from its own generator, not torch's."""
-    with torch.enable_grad(), torch.autocast("cpu", enabled=False):  # wherever it is called
+    # wherever it is called: under no_grad, autocast or another default device
+    with torch.enable_grad(), torch.autocast("cpu", enabled=False), torch.device("cpu"):
         return _agrees(lib)
 
 
@@ -187,8 +188,8 @@ def forward(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """x (N, C, H, W) and its uint8 drop mask → (pooled z, winner 0..3 per window, uint8)."""
     n, c, h, w = x.shape
-    z = torch.empty(n, c, h // 2, w // 2, dtype=x.dtype)
-    win = torch.empty(z.shape, dtype=torch.uint8)
+    z = torch.empty(n, c, h // 2, w // 2, dtype=x.dtype, device=x.device)  # not the default
+    win = torch.empty(z.shape, dtype=torch.uint8, device=x.device)  # device a notebook may set
     fn = getattr(lib, f"rdp_forward_{SUFFIX[x.dtype]}")
     fn(x.data_ptr(), drop.data_ptr(), z.data_ptr(), win.data_ptr(), n * c, h, w, scale)
     return z, win
@@ -200,7 +201,7 @@ def backward(
 ) -> torch.Tensor:  # fmt: skip
     """The pooled gradient → the input's (shape), each window's share to its winner."""
     grad = grad.to(z.dtype).contiguous()
-    gx = torch.empty(shape, dtype=z.dtype)
+    gx = torch.empty(shape, dtype=z.dtype, device=z.device)
     fn = getattr(lib, f"rdp_backward_{SUFFIX[z.dtype]}")
     fn(grad.data_ptr(), z.data_ptr(), win.data_ptr(), gx.data_ptr(), shape[0] * shape[1],
        shape[2], shape[3], scale)  # fmt: skip

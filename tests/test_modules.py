@@ -147,12 +147,35 @@ def test_a_module_over_budget_is_refused_before_training(tmp_path):
         (f"{COURSE}:Nope", "has no 'Nope'; it defines Net, small"),
         (lambda: 5, "gave int, not an nn.Module"),
         (lambda: nn.Sequential(nn.Conv2d(1, 7, 28), nn.Flatten()), "returns 7 outputs per image"),
+        (lambda: NotebookNet().double(), "its parameters are torch.float64; tinycnn trains"),
+        (NotebookNet().to(torch.bfloat16), "pass model.float()"),
     ],
 )
 def test_bad_modules_are_one_line(tmp_path, model, message):
     with pytest.raises(SpecError) as e:
         train(model, QUICK, Target(target=None), rt(tmp_path))
     assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_double_module_is_described_in_its_own_precision():
+    """Its table traces it on a float64 input (a float32 one would fail inside the trace and be
+    blamed on the input size); the counts are those of the float32 module."""
+    table = tinycnn.summary(NotebookNet().double(), input_size=(1, 28, 28))
+    assert table.total_params == sum(p.numel() for p in NotebookNet().parameters())
+
+
+def test_a_float64_default_dtype_is_one_line_and_leaves_no_run(tmp_path):
+    """A notebook's torch.set_default_dtype(torch.float64) made every tensor the loop creates
+    float64: a traceback from the rotation's grid_sample, mid-epoch. Now one line, up front."""
+    torch.set_default_dtype(torch.float64)
+    try:
+        with pytest.raises(ConfigError) as e:
+            train("fast7806", QUICK, Target(target=None), rt(tmp_path))
+    finally:
+        torch.set_default_dtype(torch.float32)
+    assert "default dtype is torch.float64" in str(e.value) and "\n" not in str(e.value)
+    assert "torch.set_default_dtype(torch.float32)" in str(e.value)
+    assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
 
 
 def test_stacked_seeds_need_a_spec(tmp_path):

@@ -79,13 +79,19 @@ def _fake() -> FakeTensorMode:
     return FakeTensorMode(allow_non_fake_inputs=True)
 
 
+def float_dtype(module: nn.Module) -> torch.dtype:
+    """The dtype of a module's first floating parameter or buffer; float32 where it has none."""
+    tensors = [*module.parameters(), *module.buffers()]
+    return next((t.dtype for t in tensors if t.is_floating_point()), torch.float32)
+
+
 def module_table(module: nn.Module, input_size: tuple[int, int, int], name: str = "") -> Table:
     """The table of any module on a (C, H, W) input, from a trace on fake tensors: nothing of
     the input's size is allocated."""
     name = name or type(module).__name__
     fake = _fake()
-    with fake:
-        x = torch.zeros(1, *input_size)
+    with fake:  # in the module's own precision (float32 unless it was made otherwise)
+        x = torch.zeros(1, *input_size, dtype=float_dtype(module))
     was_training = module.training
     module.eval()  # BN statistics untouched, dropout off
     try:

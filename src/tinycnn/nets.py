@@ -109,7 +109,15 @@ class ModuleNet:
 
     def build(self, input_shape: tuple[int, int, int], classes: int, seed: int) -> nn.Module:
         torch.manual_seed(seed)
-        return self.fresh()
+        m = self.fresh()
+        other = {str(t.dtype) for t in m.parameters() if t.dtype != torch.float32}
+        if other:  # the loop feeds float32 images (bf16 inside autocast): it would fail mid-step
+            raise SpecError(
+                f"{self.name}: its parameters are {', '.join(sorted(other))}; tinycnn trains "
+                f"float32 weights (bf16 arithmetic where the CPU has it): pass model.float(), "
+                f"or build it after torch.set_default_dtype(torch.float32)"
+            )
+        return m
 
     def record(self) -> dict[str, Any]:
         return {"name": self.name, "module": dict(self.origin)}

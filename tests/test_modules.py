@@ -256,3 +256,21 @@ def test_tensorboard_logs_every_epoch_readable_by_tensorboard(tmp_path):
     assert "0/2 seeds met the target" in md and "| 1 |" in md and "curves.png" in md
     r = cli("report", str(group))  # a seeds group is from tinycnn train too
     assert r.returncode == 0 and "a seeds group's report" in r.stdout, r.stderr
+
+
+def test_a_notebook_left_without_autograd_trains_as_any_other(tmp_path):
+    """`torch.set_grad_enabled(False)` or `torch.inference_mode()` left on in a notebook made the
+    first backward fail ("element 0 of tensors does not require grad"). Training turns autograd
+    on for itself, gives the same numbers, and leaves the caller's mode as it was."""
+    runs = [train(NotebookNet, QUICK, Target(target=None), rt(tmp_path)).metrics]
+    torch.set_grad_enabled(False)
+    try:
+        runs.append(train(NotebookNet, QUICK, Target(target=None), rt(tmp_path)).metrics)
+        assert not torch.is_grad_enabled()
+    finally:
+        torch.set_grad_enabled(True)
+    with torch.inference_mode():
+        runs.append(train(NotebookNet, QUICK, Target(target=None), rt(tmp_path)).metrics)
+        assert torch.is_inference_mode_enabled()
+    losses = [[m["train_loss"] for m in r] for r in runs]
+    assert losses[0] == losses[1] == losses[2]

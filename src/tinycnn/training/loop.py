@@ -12,6 +12,7 @@ order; only the step body, the evaluation's replica count and the recording diff
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import time
@@ -47,10 +48,24 @@ DIVERGENCE_CHECK_EVERY_CUDA = 25  # steps between loss checks on a GPU (each cos
 OnEpoch = Callable[[dict[str, Any]], Any]  # an epoch's row → True to stop the run
 
 
+def _autograd_on(method: Callable) -> Callable:
+    """Training needs autograd whatever the caller's mode: a notebook left in
+    `torch.set_grad_enabled(False)` or inside `torch.inference_mode()` would otherwise get
+    "element 0 of tensors does not require grad" from the first backward."""
+
+    @functools.wraps(method)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        with torch.inference_mode(False), torch.enable_grad():
+            return method(*args, **kwargs)
+
+    return wrapped
+
+
 class Trainer(Recording):
     """One run, or S seeds as S replicas of one stacked model (`seeds`, one run directory
     each): model, optimiser, schedule, RNG state and history; checkpointed every epoch."""
 
+    @_autograd_on  # the weights are made here: not as inference tensors
     def __init__(
         self,
         spec: Spec | Net,
@@ -246,6 +261,7 @@ class Trainer(Recording):
         return score(net, x, y, self.mean, self.std, self.runtime.bf16, replicas=S)
 
     # ----- the run -------------------------------------------------------------------------------
+    @_autograd_on
     def fit(self, callbacks: Sequence[Callback] = ()) -> RunResult:
         """Train to the recipe's last epoch (or until a callback stops the run), checkpointing
         every epoch; the callbacks see every epoch (each replica's row) and the end, and do all

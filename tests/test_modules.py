@@ -178,6 +178,23 @@ def test_a_float64_default_dtype_is_one_line_and_leaves_no_run(tmp_path):
     assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
 
 
+def test_a_float64_default_dtype_is_one_line_when_a_run_is_used(tmp_path):
+    """Evaluating a finished run under it said the run was "damaged; rerun the run" (a float64
+    model met bf16 images): wrong advice about a sound run. Now the same line as training."""
+    from tinycnn.deploy.predict import Predictor
+    from tinycnn.reports import evaluate_run
+
+    run = train(NotebookNet, QUICK, Target(target=None), rt(tmp_path))
+    torch.set_default_dtype(torch.float64)
+    try:
+        for use in (evaluate_run, Predictor):
+            with pytest.raises(ConfigError, match="default dtype is torch.float64"):
+                use(run.run_dir)
+    finally:
+        torch.set_default_dtype(torch.float32)
+    assert evaluate_run(run.run_dir)[1].accuracy >= 0  # the run itself is sound
+
+
 def test_stacked_seeds_need_a_spec(tmp_path):
     with pytest.raises(ConfigError, match="seeds stacked into one model need a spec"):
         tinycnn.run_seeds(NotebookNet, QUICK, Target(), rt(tmp_path), [1, 2], stacked=True)

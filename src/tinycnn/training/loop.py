@@ -76,11 +76,7 @@ class Trainer(Recording):
         run_dir: RunDir | Sequence[RunDir],
         seeds: Sequence[int] | None = None,
     ):
-        if torch.get_default_dtype() != torch.float32:  # every tensor the loop makes would follow
-            raise ConfigError(
-                f"torch's default dtype is {torch.get_default_dtype()} (torch.set_default_dtype); "
-                f"tinycnn trains in float32: call torch.set_default_dtype(torch.float32) first"
-            )
+        speed.require_float32()
         # a spec, or your own module (nets.py): the same loop trains both
         self.source = as_net(spec)
         self.spec = self.source.spec if isinstance(self.source, SpecNet) else None

@@ -84,6 +84,17 @@ def native_bf16(device: torch.device) -> bool:
     return False
 
 
+def require_float32() -> None:
+    """tinycnn's weights and images are float32 (bf16 only inside autocast); a notebook's
+    `torch.set_default_dtype(torch.float64)` would make every tensor the loop or the evaluation
+    creates float64 and fail deep inside an op. Said in one line instead."""
+    if torch.get_default_dtype() != torch.float32:
+        raise ConfigError(
+            f"torch's default dtype is {torch.get_default_dtype()} (torch.set_default_dtype); "
+            f"tinycnn works in float32: call torch.set_default_dtype(torch.float32) first"
+        )
+
+
 def resolve_bf16(bf16: bool | None, device: torch.device) -> bool:
     """`Runtime.bf16`: None (auto) means on where the CPU computes bf16 natively, else as given.
     On a GPU, auto is off: a tiny model's kernels there are bound by launches and memory, not

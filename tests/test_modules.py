@@ -291,3 +291,23 @@ def test_a_notebook_left_without_autograd_trains_as_any_other(tmp_path):
         assert torch.is_inference_mode_enabled()
     losses = [[m["train_loss"] for m in r] for r in runs]
     assert losses[0] == losses[1] == losses[2]
+
+
+def test_a_run_uses_its_threads_and_gives_the_callers_back(tmp_path):
+    """The run trains at its own thread count; the notebook's count is what it was afterwards
+    (it used to stay at the run's)."""
+    from tinycnn.training.callbacks import Callback
+
+    seen = []
+
+    class Threads(Callback):
+        def on_epoch_start(self, trainer):
+            seen.append(torch.get_num_threads())
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)  # not the run's 1, on any machine
+    try:
+        train(NotebookNet, QUICK, Target(target=None), rt(tmp_path), callbacks=[Threads()])
+        assert seen == [1] and torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)

@@ -48,15 +48,22 @@ DIVERGENCE_CHECK_EVERY_CUDA = 25  # steps between loss checks on a GPU (each cos
 OnEpoch = Callable[[dict[str, Any]], Any]  # an epoch's row → True to stop the run
 
 
-def _autograd_on(method: Callable) -> Callable:
-    """Training needs autograd whatever the caller's mode: a notebook left in
-    `torch.set_grad_enabled(False)` or inside `torch.inference_mode()` would otherwise get
-    "element 0 of tensors does not require grad" from the first backward."""
+def _as_a_run(method: Callable) -> Callable:
+    """A Trainer method runs with autograd on and the run's thread count, whatever the caller's
+    mode: a notebook left in `torch.set_grad_enabled(False)` or `torch.inference_mode()` would
+    otherwise get "element 0 of tensors does not require grad" from the first backward. The
+    caller's thread count is put back afterwards (a notebook's next cell keeps its own)."""
 
     @functools.wraps(method)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        with torch.inference_mode(False), torch.enable_grad():
-            return method(*args, **kwargs)
+    def wrapped(self: Trainer, *args: Any, **kwargs: Any) -> Any:
+        threads = torch.get_num_threads()
+        try:
+            if hasattr(self, "threads"):  # set by __init__
+                torch.set_num_threads(self.threads)
+            with torch.inference_mode(False), torch.enable_grad():
+                return method(self, *args, **kwargs)
+        finally:
+            torch.set_num_threads(threads)
 
     return wrapped
 
@@ -65,7 +72,7 @@ class Trainer(Recording):
     """One run, or S seeds as S replicas of one stacked model (`seeds`, one run directory
     each): model, optimiser, schedule, RNG state and history; checkpointed every epoch."""
 
-    @_autograd_on  # the weights are made here: not as inference tensors
+    @_as_a_run  # the weights are made here: not as inference tensors
     def __init__(
         self,
         spec: Spec | Net,
@@ -257,7 +264,7 @@ class Trainer(Recording):
         return score(net, x, y, self.mean, self.std, self.runtime.bf16, replicas=S)
 
     # ----- the run -------------------------------------------------------------------------------
-    @_autograd_on
+    @_as_a_run
     def fit(self, callbacks: Sequence[Callback] = ()) -> RunResult:
         """Train to the recipe's last epoch (or until a callback stops the run), checkpointing
         every epoch; the callbacks see every epoch (each replica's row) and the end, and do all

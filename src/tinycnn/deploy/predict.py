@@ -19,7 +19,6 @@ from ..builder import TinyNet
 from ..data import MNIST, standardize
 from ..errors import DataError
 from ..training import runs
-from ..training.fast import speed
 from ..training.runs import RunDirError, load_model, read_run
 from . import preprocess
 
@@ -37,7 +36,6 @@ class Predictor:
     """The run's model after its last epoch (`checkpoint="best"` for best.pt), in fp32."""
 
     def __init__(self, run_dir: str | Path, checkpoint: str = "last"):
-        speed.require_float32()  # the model is rebuilt under the default dtype
         run = read_run(run_dir)
         path = run.path / (runs.BEST if checkpoint == "best" else runs.LAST)
         if not path.is_file():

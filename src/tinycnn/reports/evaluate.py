@@ -18,7 +18,6 @@ from ..data import Dataset, load
 from ..errors import ConfigError, DataError
 from ..richtext import html_block, html_table, text_table
 from ..training import scoring
-from ..training.fast import speed
 from ..training.runs import Run, RunDirError, load_model
 
 CORRECT_SAMPLE = 20  # correct predictions kept for the picture of what the model gets right
@@ -138,7 +137,6 @@ def evaluate_run(
     `limit_test`, so the numbers match its log); None scores all of them; or a number.
     `Evaluation.images` says which were used. A run whose files are loadable but not as
     tinycnn wrote them (wrong types, wrong statistics) is one line naming the run."""
-    speed.require_float32()  # else a float64 model meets bf16 images and looks "damaged"
     try:
         return _evaluate(path, data_dir, limit_test)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError) as e:

@@ -44,6 +44,7 @@ from ..nets import ModuleNet, Net, SpecNet
 from ..settings import Recipe
 from ..spec import Spec
 from ..table import Row, Table, layer_table
+from .fast import speed
 
 # what a run directory holds
 CONFIG, METRICS, LR_STEPS = "config.json", "metrics.jsonl", "lr_steps.jsonl"
@@ -308,6 +309,7 @@ def load_checkpoint(path: Path, keys: tuple[str, ...] = ("model",), device: Any 
 
 def load_model(path: str | Path) -> tuple[Run, nn.Module]:
     """A run directory (its last checkpoint) or a checkpoint file inside one → (run, model)."""
+    speed.require_float32()  # the model is rebuilt under the default dtype: float64 would not fit
     p = Path(path)
     if not p.exists():  # named as given, not as its parent
         raise RunDirError(f"{p}: no such run directory or checkpoint; give a folder that "

@@ -188,8 +188,9 @@ def forward(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """x (N, C, H, W) and its uint8 drop mask → (pooled z, winner 0..3 per window, uint8)."""
     n, c, h, w = x.shape
-    z = torch.empty(n, c, h // 2, w // 2, dtype=x.dtype, device=x.device)  # not the default
-    win = torch.empty(z.shape, dtype=torch.uint8, device=x.device)  # device a notebook may set
+    # beside x, not on the default device a notebook may have set: C writes through these
+    z = torch.empty(n, c, h // 2, w // 2, dtype=x.dtype, device=x.device)
+    win = torch.empty(z.shape, dtype=torch.uint8, device=x.device)
     fn = getattr(lib, f"rdp_forward_{SUFFIX[x.dtype]}")
     fn(x.data_ptr(), drop.data_ptr(), z.data_ptr(), win.data_ptr(), n * c, h, w, scale)
     return z, win

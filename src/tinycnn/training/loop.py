@@ -60,9 +60,7 @@ def _as_a_run(method: Callable) -> Callable:
         try:
             if hasattr(self, "threads"):  # set by __init__
                 torch.set_num_threads(self.threads)
-            # tensors made without a device start on the CPU, as in a fresh process: the run
-            # moves what it trains to its own device (runtime.device), whatever the notebook set
-            with torch.inference_mode(False), torch.enable_grad(), torch.device("cpu"):
+            with torch.inference_mode(False), torch.enable_grad():
                 return method(self, *args, **kwargs)
         finally:
             torch.set_num_threads(threads)

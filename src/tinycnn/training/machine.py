@@ -33,6 +33,8 @@ def machine() -> dict[str, Any]:
         "cpu_model": cpu_model(),
         "cpu_native_bf16": speed.native_bf16(torch.device("cpu")),  # AMX or AVX512-BF16
         "cpu_count": os.cpu_count(),
+        # a benchmark that trains on the GPU (a search's trials, say) names it here too
+        "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
     }
 
 

@@ -129,3 +129,42 @@ register(
     ),
     recipe=_T34_RECIPE,  # what its 16 seeds ran with
 )
+
+# what the H200's full-budget search drew for trial 37 (docs/search/highres4k-h200/top1.run.toml)
+_T37_RECIPE = {
+    "batch_size": 64,
+    "lr": 0.28700994758698223,
+    "pct_start": 0.1,
+    "final_div_factor": 1000.0,
+    "ema": 0.999,
+    "rotate": 10.0,
+    "shift": 0.05,
+    "scale": 0.1,
+    "aug_p": 0.5,
+}
+
+register(
+    Spec(
+        name="highres4k-t37-w14",
+        description="a padded 3×3 conv of 8 at full resolution, a stride-2 conv, three of 8 at "
+        "14×14, pool, a 1×1 to 10, one dilated 3×3 conv of 14, GAP, 1×1 head (under 4,000 params)",
+        source="tinycnn's full-budget search on one H200 (space `highres4k`, preset under4k, "
+        "3 seeds per finished trial), trial 37, ranked first (docs/search/highres4k-h200/), its "
+        "last conv widened from 12 to 14 by hand (benchmarks/candidates/README.md, fourteenth "
+        "round); benchmarks/results/preset_seeds_highres4k-t37-w14.json (CPU) and "
+        "stacked_h200_highres4k-t37-w14.json (GPU)",
+        layers=(
+            conv(8, pad=1),  # 28×28, RF 3
+            conv(8, pad=1, stride=2),  # 28→14, RF 5
+            conv(8, pad=1),
+            conv(8, pad=1),
+            conv(8, pad=1),  # 14×14, RF 9→13→17
+            maxpool(),  # 14→7, RF 19
+            conv(10, k=1, then=TRANSITION),  # the dilated conv's weights shrink with it
+            conv(14, dilation=2),  # 7→3, a 5×5 window: RF 35
+            gap(),  # 3→1, RF 43
+            conv("classes", k=1, then=HEAD),
+        ),
+    ),
+    recipe=_T37_RECIPE,  # what its 16 seeds ran with
+)

@@ -1,6 +1,6 @@
 """How far is an epoch from what this machine can do? A roofline floor per zoo model, in one run.
 
-    python benchmarks/roofline.py [--models fast7806 gap7496 …] [--threads 2]
+    python benchmarks/roofline.py [--models fast7806 gap7496 …] [--threads 2] [--out FILE]
 
 For each model, from its layer table (no guessing):
 - arithmetic: training FLOPs per epoch = 60,000 images × 3 passes (forward, and the backward's
@@ -20,7 +20,7 @@ torch.profiler) × the dispatch cost of one tiny op (measured) × steps per epoc
 per-op overhead, the part no faster arithmetic removes. The test pass is timed on its own too
 (10,000 images, forward only): the share of an epoch that checks rather than trains.
 
-Output: benchmarks/results/roofline.json (command, machine, rates, every model's numbers).
+Output: benchmarks/results/roofline.json, or --out (command, machine, rates, every model's numbers).
 """
 
 from __future__ import annotations
@@ -143,6 +143,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--models", nargs="*", default=None, help="default: every zoo model < 10k")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/results/roofline.json"))
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     bf16 = native_bf16(torch.device("cpu"))
@@ -175,7 +176,7 @@ def main() -> None:
         "models": rows,
         "wall_seconds": time.time() - t0,
     }
-    Path("benchmarks/results/roofline.json").write_text(json.dumps(result, indent=1) + "\n")
+    args.out.write_text(json.dumps(result, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -97,3 +97,32 @@ def test_a_presets_group_counts_consistency_by_the_presets_k():
     t = with_preset(Target(preset="under20k-nofc"))
     assert (t.target, t.consistent) == (99.4, 1)
     assert with_preset(Target(target=98.0)) == Target(target=98.0)
+
+
+def test_stacked_group_to_one_json(tmp_path, capsys):
+    """benchmarks/stacked_json.py (how GPU groups are committed): one file holding the group's
+    summary and every seed's epochs, as the run directories hold them."""
+    import json
+    import subprocess
+    import sys
+
+    argv = ["train", "--seeds", "2", "--stacked", "--epochs", "2", "--limit-train", "256",
+            "--limit-test", "128", "--target", "5", "--consistent", "1", "--no-report",
+            "--out", str(tmp_path / "runs"), "--quiet", "--threads", "1"]  # fmt: skip
+    assert main(argv) == 0
+    (group,) = [p for p in (tmp_path / "runs").iterdir() if "-seeds-" in p.name]
+    script = Path(__file__).parent.parent / "benchmarks" / "stacked_json.py"
+    out = tmp_path / "group.json"
+    done = subprocess.run(
+        [sys.executable, script, group, "--command", "tinycnn train …", "--out", out],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    d, seeds = json.loads(out.read_text()), json.loads((group / "seeds.json").read_text())
+    assert f"{out}: {seeds['line']}" in done.stdout
+    assert (d["command"], d["passed"], d["n"], d["seeds"]) == ("tinycnn train …", *[
+        seeds[k] for k in ("passed", "n", "seeds")])  # fmt: skip
+    assert d["machine"]["device"] == "cpu" and d["config"]["recipe"]["epochs"] == 2
+    for seed in (1, 2):
+        (run,) = [p for p in group.parent.iterdir() if p.name.endswith(f"-s{seed}")]
+        rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+        assert d["metrics"][str(seed)] == rows and len(rows) == 2

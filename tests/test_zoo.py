@@ -71,6 +71,7 @@ SEARCHED = {  # zoo entry → the files its 16 seeds trained (a search's top, or
     "course-t14": DOCS / "course-under6k" / "top1",
     "course-t14-w11": CANDIDATES / "course-t14-w11",  # their README's third round
     "highres4k-t37-w14": CANDIDATES / "highres4k-t37-w14",  # fourteenth round
+    "t14-b64ema": CANDIDATES / "t14_b64ema",  # third and fifteenth rounds
 }
 
 

@@ -93,6 +93,20 @@ register(
     recipe=_W11_RECIPE,  # what its 16 seeds ran with
 )
 
+register(
+    Spec(
+        name="t14-b64ema",
+        description="course-t14's layout (under 6,000 params) trained at batch 64 with an average "
+        "of the weights: course-t14-w11's recipe at course-t14's widths",
+        source="tinycnn: course-t14 (the full-budget search's best under 6,000) with the recipe "
+        "levers screened on validation (benchmarks/candidates/README.md, third and fifteenth "
+        "rounds; t14_b64ema.toml + .run.toml); benchmarks/results/preset_seeds_t14-b64ema.json",
+        dropout=0.05,
+        layers=squeeze_first(14, 12, 12),
+    ),
+    recipe=_W11_RECIPE,  # what its 16 seeds ran with
+)
+
 # what the full-budget search drew for highres4k-t34 (docs/search/highres4k/top1.run.toml)
 _T34_RECIPE = {
     "batch_size": 64,

@@ -145,6 +145,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/roofline.json"))
     args = ap.parse_args()
+    if not args.out.parent.is_dir():  # before minutes of measuring, not after
+        ap.error(f"--out {args.out}: no folder {args.out.parent}; create it or name another")
     torch.set_num_threads(args.threads)
     bf16 = native_bf16(torch.device("cpu"))
     models = args.models or [

@@ -26,7 +26,8 @@ from pathlib import Path
 
 from tinycnn.search import SearchConfig, search
 from tinycnn.search.report import counts, pareto_front
-from tinycnn.training.machine import machine
+from tinycnn.training.fast.speed import pick_device
+from tinycnn.training.machine import device_name, machine
 
 TOP_FILES = ("search.md", "pareto.png", "history.png")
 
@@ -61,7 +62,12 @@ def main() -> None:
         "command": f"python benchmarks/search_frontier.py {args.space} {args.preset} "
         f"--minutes {args.minutes:g} --workers {args.workers} --seeds {args.seeds}"
         + (f" --name {args.name}" if args.name else ""),
-        "machine": {**machine(), "workers": args.workers},
+        # the device the trials trained on (Runtime's "auto"): a GPU's name, else the CPU's
+        "machine": {
+            **machine(),
+            "workers": args.workers,
+            "device_name": device_name(pick_device("auto")),
+        },
         "config": {k: v for k, v in cfg.__dict__.items() if k != "out"},
         "budget": cfg.budget,
         "last_k": cfg.last_k,

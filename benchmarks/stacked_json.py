@@ -15,7 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
+
+from tinycnn import files
+from tinycnn.errors import TinyCnnError
 
 MACHINE_KEYS = ("torch", "python", "platform", "cpu_model", "cpu_count", "device", "device_name")
 
@@ -44,10 +48,22 @@ def main() -> None:
     ap.add_argument("--note", help="what a reader should know (precision, reruns)")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
-    result = collect(args.group, args.command)
+    if not (args.group / "seeds.json").is_file():
+        ap.error(f"{args.group}: no seeds.json; give the directory a --stacked group wrote "
+                 "(NAME-seeds-…)")  # fmt: skip
+    try:
+        result = collect(args.group, args.command)
+    except (OSError, ValueError, KeyError, TypeError) as e:  # JSONDecodeError is a ValueError
+        sys.exit(
+            f"{args.group}: not a stacked group as tinycnn writes one ({type(e).__name__}: "
+            f"{e}); give the group's directory, with its seeds' run directories beside it"
+        )
     if args.note:
         result = {"note": args.note, **result}
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    try:
+        files.write_text(args.out, json.dumps(result, indent=1) + "\n")  # whole or not at all
+    except TinyCnnError as e:
+        sys.exit(str(e))
     print(f"{args.out}: {result['line']}")
 
 

@@ -126,3 +126,47 @@ def test_stacked_group_to_one_json(tmp_path, capsys):
         (run,) = [p for p in group.parent.iterdir() if p.name.endswith(f"-s{seed}")]
         rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
         assert d["metrics"][str(seed)] == rows and len(rows) == 2
+
+
+def test_stacked_json_refuses_what_is_not_a_group(tmp_path):
+    """Each wrong input is one line and a non-zero exit, and no file is written."""
+    import json
+    import subprocess
+    import sys
+
+    script = Path(__file__).parent.parent / "benchmarks" / "stacked_json.py"
+    damaged, keyless, orphan = (tmp_path / n for n in ("damaged", "keyless", "orphan"))
+    for d in (damaged, keyless, orphan):
+        d.mkdir()
+    (damaged / "seeds.json").write_text('{"seeds": [1, 2], "ru')  # cut off mid-write
+    (keyless / "seeds.json").write_text("[]")
+    (orphan / "seeds.json").write_text(json.dumps({"seeds": [1], "runs": ["gone-s1"]}))
+    cases = {
+        tmp_path / "nowhere": "no seeds.json",
+        damaged: "not a stacked group",
+        keyless: "not a stacked group",
+        orphan: "not a stacked group",
+    }
+    for group, says in cases.items():
+        out = tmp_path / "out.json"
+        done = subprocess.run(
+            [sys.executable, script, group, "--command", "x", "--out", out],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode != 0 and says in lines[-1] and "Traceback" not in done.stderr
+        assert not out.exists()
+
+
+def test_roofline_refuses_an_out_folder_that_is_not_there_before_measuring(tmp_path):
+    import subprocess
+    import sys
+
+    script = Path(__file__).parent.parent / "benchmarks" / "roofline.py"
+    out = tmp_path / "no" / "such" / "roofline.json"
+    done = subprocess.run(
+        [sys.executable, script, "--models", "fast7806", "--out", out],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2 and f"no folder {out.parent}" in done.stderr
+    assert "Traceback" not in done.stderr

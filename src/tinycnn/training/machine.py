@@ -33,18 +33,20 @@ def machine() -> dict[str, Any]:
         "cpu_model": cpu_model(),
         "cpu_native_bf16": speed.native_bf16(torch.device("cpu")),  # AMX or AVX512-BF16
         "cpu_count": os.cpu_count(),
-        # a benchmark that trains on the GPU (a search's trials, say) names it here too
-        "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
     }
+
+
+def device_name(device: torch.device) -> str:
+    """The GPU's name, or the CPU's architecture (asking a GPU's name starts CUDA: only for a
+    device that trains)."""
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else platform.machine()
 
 
 def environment(device: torch.device, threads: int, seed: int) -> dict[str, Any]:
     return {
         **machine(),
         "device": str(device),
-        "device_name": (
-            torch.cuda.get_device_name(device) if device.type == "cuda" else platform.machine()
-        ),
+        "device_name": device_name(device),
         "threads": threads,
         "seed": seed,
     }

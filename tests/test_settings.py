@@ -35,8 +35,25 @@ def test_flags_are_built_from_the_declarations(command, classes):
         for f in dataclasses.fields(cls):
             if f.name == "space":  # the search's positional SPACE
                 continue
-            assert helps[f.name].startswith(meta(f).help), f.name
+            assert helps[f.name].replace("%%", "%").startswith(meta(f).help), f.name
             assert helps[f.name].count("(default:") == 1, f.name
+
+
+def test_a_help_text_with_a_percent_sign_prints_as_written():
+    """argparse %-formats every help text: an unescaped "10 %" printed the action's dict."""
+    import argparse
+
+    from tinycnn.cli.flags import add_flags
+
+    @dataclasses.dataclass(frozen=True)
+    class Odd:
+        share: float = setting(0.5, "a share, 50 % by default; 100 % is all")
+
+    parser = argparse.ArgumentParser(prog="x")
+    add_flags(parser, Odd)
+    text = " ".join(parser.format_help().split())
+    assert "a share, 50 % by default; 100 % is all (default: 0.5)" in text
+    assert "option_strings" not in text
 
 
 def test_the_range_check_reads_the_declaration():

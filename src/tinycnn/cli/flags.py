@@ -22,7 +22,8 @@ def add_flags(group: Any, cls: type, skip: tuple[str, ...] = (), suppress: bool 
         kw: dict[str, Any] = {
             "dest": f.name,
             "default": argparse.SUPPRESS if suppress else default,
-            "help": f"{m.help} (default: {shown})",
+            # argparse %-formats help texts: a "10 %" in one would print a dict of the action
+            "help": f"{m.help} (default: {shown})".replace("%", "%%"),
         }
         if "bool" in kind:  # --x / --no-x; a None default means "auto"
             kw["action"] = argparse.BooleanOptionalAction

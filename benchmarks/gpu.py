@@ -1,15 +1,17 @@
 """GPU evidence in one run: the default recipe's 15 epochs, many seeds at once, and each option.
 
     python benchmarks/gpu.py [--models fast7806 gap7496] [--model fast7806] [--seeds 16]
-                             [--no-options] [--compile]
+                             [--layouts streams grouped] [--no-options] [--compile]
 
 1. one run: each model trained once with tinycnn's defaults (15 epochs, seed 1): the seconds
    each epoch took, their sum, the accuracies and the verdict;
-2. stacked: MODEL's `--seeds N --stacked` group (one process, one stacked model):
-   wall seconds for all N seeds and how many met the target (mean ± std);
+2. stacked: MODEL's `--seeds N --stacked` group (one process) in each layout of `--layouts`:
+   streams (each seed its own model on its own CUDA stream, the default) and grouped (one
+   model of grouped convolutions): wall seconds for all N seeds and how many met the target
+   (mean ± std);
 3. options: seconds per epoch of MODEL (default: the default model) with each GPU speed
    option on or off (3 epochs each; epochs 2-3 timed, after warm-up and capture), to show
-   what each buys.
+   what each buys; a row whose option fails here records its error instead.
 A warm-up run on 512 images comes first, so CUDA's start-up is in no row. Writes
 benchmarks/results/gpu_cuda.json (raw metrics, the machine, the command). The committed one
 was made when gap7496 was the default model: `--model gap7496` repeats it.
@@ -48,6 +50,7 @@ OPTIONS: dict[str, dict[str, Any]] = {  # plain PyTorch with the data on the GPU
     "defaults + bf16": {"bf16": True},
 }
 COMPILED = {"defaults + torch.compile": {"compile": True}}
+LAYOUTS = ("streams", "grouped")  # the stacked group's two layouts (Runtime.streams on, off)
 
 
 def one_run(model: str, runtime: Runtime, recipe: Recipe) -> dict[str, Any]:
@@ -72,6 +75,7 @@ def main() -> None:
     ap.add_argument("--models", nargs="+", default=["fast7806", "gap7496"], help="one run each")
     ap.add_argument("--model", default=zoo.DEFAULT_MODEL, help="the stacked and options model")
     ap.add_argument("--seeds", type=int, default=16)
+    ap.add_argument("--layouts", nargs="+", choices=LAYOUTS, default=list(LAYOUTS))
     ap.add_argument("--options", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--compile", action="store_true", help="add a torch.compile options row")
     ap.add_argument("--out", default="benchmarks/results/gpu_cuda.json")
@@ -82,6 +86,7 @@ def main() -> None:
     result: dict[str, Any] = {
         "command": "python benchmarks/gpu.py"
         + f" --models {' '.join(args.models)} --model {args.model} --seeds {args.seeds}"
+        + f" --layouts {' '.join(args.layouts)}"
         + ("" if args.options else " --no-options")
         + (" --compile" if args.compile else ""),
         "machine": {
@@ -97,26 +102,31 @@ def main() -> None:
             f"{r['model']}: {len(r['epoch_seconds'])} epochs in {r['train_seconds']:.2f} s "
             f"({r['verdict']})"
         )
-    if args.seeds:
+    result["stacked"] = {}
+    for layout in args.layouts if args.seeds else []:
         t0 = time.perf_counter()
         seeds = list(range(1, args.seeds + 1))
-        res = run_stacked(args.model, Recipe(), TARGET, base, seeds)
-        result["stacked"] = {
+        rt = dataclasses.replace(base, streams=layout == "streams")
+        res = run_stacked(args.model, Recipe(), TARGET, rt, seeds)
+        row = result["stacked"][layout] = {
             "model": args.model,
             "wall_seconds": time.perf_counter() - t0,
             "line": res.line(),
             "summary": res.summary(),
             "metrics": {str(s): r.metrics for s, r in zip(res.seeds, res.runs, strict=True)},
         }
-        print(
-            f"{args.seeds} seeds stacked in {result['stacked']['wall_seconds']:.1f} s: {res.line()}"
-        )
+        print(f"{args.seeds} seeds stacked ({layout}) in {row['wall_seconds']:.1f} s: {res.line()}")
     if args.options:
         options = OPTIONS | (COMPILED if args.compile else {})
         recipe = Recipe(epochs=OPTION_EPOCHS)
         rows = {}
         for name, fields in options.items():
-            r = one_run(args.model, dataclasses.replace(base, **fields), recipe)
+            try:
+                r = one_run(args.model, dataclasses.replace(base, **fields), recipe)
+            except Exception as e:  # e.g. torch.compile without a working Triton: say so
+                rows[name] = {"error": f"{type(e).__name__}: {str(e).splitlines()[0][:300]}"}
+                print(f"{name:40s} failed: {rows[name]['error']}")
+                continue
             rows[name] = {**r, "seconds_per_epoch": statistics.fmean(r["epoch_seconds"][1:])}
             print(
                 f"{name:40s} {rows[name]['seconds_per_epoch']:6.3f} s/epoch "

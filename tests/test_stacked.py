@@ -91,3 +91,57 @@ def test_stacked_refuses_plateau(tmp_path):
         run_stacked(
             "gap7496", Recipe(schedule="plateau"), Target(), Runtime(out=str(tmp_path)), [1, 2]
         )
+
+
+def test_streamed_replicas_are_the_single_models():
+    """The streams layout holds the single models themselves: the same outputs, and each
+    replica's state dict is its model's, loadable into `build(spec)`."""
+    from tinycnn.training.fast.replicas import StreamedReplicas
+
+    spec = zoo.get("fast7806").with_(dropout=0.0)
+    nets = []
+    for seed in (1, 2, 3):
+        torch.manual_seed(seed)
+        nets.append(build(spec))
+    streamed = StreamedReplicas([build(spec) for _ in range(3)])
+    load_replicas(streamed, nets)
+    x = torch.randn(8, 3, 28, 28, generator=torch.Generator().manual_seed(0))
+    out = streamed(x)
+    assert out.shape == (8, 3, 10)
+    for s, net in enumerate(nets):
+        assert torch.equal(out[:, s], net(x[:, s : s + 1])), s
+        again = build(spec)
+        again.load_state_dict(replica_state(streamed, s))  # keys without the ModuleList prefix
+        mine, theirs = again.state_dict(), net.state_dict()
+        assert all(torch.equal(mine[k], theirs[k]) for k in theirs)
+
+
+@pytest.mark.parametrize("bf16", [False, True], ids=["fp32", "bf16"])
+def test_streamed_training_is_the_single_runs(tmp_path, bf16):
+    """A stacked group in the streams layout trains each seed's own model with its own batches:
+    on a CPU the replicas run one after another through the very kernels of a single run, so
+    their weights after training are the single runs' bit for bit (no dropout, no rotation,
+    whose draws a group shares out differently). Only the losses reported sum in another order
+    (each replica's mean out of a group's per-image losses)."""
+    from tinycnn.training import Recipe, Runtime, Target, train
+    from tinycnn.training.seeds_stacked import run_stacked
+
+    spec = zoo.get("gap7496").with_(dropout=0.0)
+    recipe = Recipe(epochs=2, limit_train=128, limit_test=256, batch_size=64, rotate=0.0)
+    rt = Runtime(
+        device="cpu", out=str(tmp_path), progress=False, threads=1, report=False, bf16=bf16,
+        streams=True,
+    )  # fmt: skip
+    group = run_stacked(spec, recipe, Target(target=50.0, consistent=1), rt, [1, 2])
+    for seed, run in zip((1, 2), group.runs, strict=True):
+        single = train(spec, Recipe(**{**recipe.__dict__, "seed": seed}), Target(target=50.0), rt)
+        for a, b in zip(run.metrics, single.metrics, strict=True):
+            assert a["train_acc"] == b["train_acc"]
+            assert a["test_correct"] == b["test_correct"]
+            for key in ("train_loss", "test_loss"):  # a mean summed in another order
+                assert a[key] == pytest.approx(b[key], rel=1e-6)
+        mine = torch.load(run.run_dir / "last.pt", weights_only=True)["model"]
+        theirs = torch.load(single.run_dir / "last.pt", weights_only=True)["model"]
+        assert mine.keys() == theirs.keys()
+        for key in theirs:
+            assert torch.equal(mine[key], theirs[key]), (seed, key)

@@ -36,7 +36,7 @@ from .callbacks import Callback
 from .divergence import check_finite, diverged, exploded_loss
 from .ema import WeightAverage
 from .fast import cudagraph, speed
-from .fast.replicas import load_replicas
+from .fast.replicas import StreamedReplicas, load_replicas
 from .fast.speed import pick_device
 from .optim import Schedule, make_optimizer
 from .record import Recording
@@ -117,8 +117,11 @@ class Trainer(Recording):
                     f"{self.name}: seeds stacked into one model need a spec; train your own "
                     f"module's seeds one by one (drop --stacked)"
                 )
-            self.model = build(self.spec, data.input_shape, data.classes, replicas=S)
-            load_replicas(self.model, nets)
+            if runtime.streams:  # the single models themselves, side by side on a GPU
+                self.model = StreamedReplicas(nets)
+            else:  # one model of grouped convolutions
+                self.model = build(self.spec, data.input_shape, data.classes, replicas=S)
+                load_replicas(self.model, nets)
         # what a module's run keeps to be rebuilt later (made before any speed option swaps in)
         self.kept, self.unkept = ({}, "")
         if isinstance(self.source, ModuleNet):

@@ -22,15 +22,18 @@ class WeightAverage:
         for p in self.module.parameters():
             p.requires_grad_(False)
 
-    @torch.no_grad()
     def update(self, model: nn.Module) -> None:
         self.steps += 1
-        d = min(self.decay, (1 + self.steps) / (10 + self.steps))
+        self.blend(model, 1 - min(self.decay, (1 + self.steps) / (10 + self.steps)))
+
+    @torch.no_grad()
+    def blend(self, model: nn.Module, weight: float) -> None:
+        """avg ← avg + weight·(model − avg) for float tensors; integer buffers are copied."""
         mine = [*self.module.parameters(), *self.module.buffers()]
         theirs = [*model.parameters(), *model.buffers()]
         floats = [(a, b) for a, b in zip(mine, theirs, strict=True) if a.is_floating_point()]
         if floats:
-            torch._foreach_lerp_([a for a, _ in floats], [b for _, b in floats], 1 - d)
+            torch._foreach_lerp_([a for a, _ in floats], [b for _, b in floats], weight)
         for a, b in zip(mine, theirs, strict=True):
             if not a.is_floating_point():
                 a.copy_(b)

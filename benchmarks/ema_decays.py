@@ -29,13 +29,16 @@ import argparse
 import dataclasses
 import json
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from tinycnn import zoo
-from tinycnn.rules import load_preset, with_preset
+from tinycnn.errors import TinyCnnError
+from tinycnn.rules import with_preset
+from tinycnn.search.config import final_epochs
 from tinycnn.settings import load_config_file
 from tinycnn.training import Recipe, Runtime, Target
 from tinycnn.training.callbacks import Callback
@@ -113,9 +116,7 @@ def main() -> None:
     args = ap.parse_args()
     spec = zoo.resolve(args.model)
     overrides = load_config_file(args.config)["recipe"] if args.config else zoo.recipe(args.model)
-    p = load_preset(args.preset)
-    below = p.epochs_below - 1 if p.epochs_below else None
-    epochs = p.epochs_exactly or p.epochs_at_most or below or Recipe().epochs
+    epochs = final_epochs(args.preset)  # the most the preset allows
     recipe, target = Recipe(**{**overrides, "epochs": epochs}), Target(preset=args.preset)
     if not recipe.ema or recipe.ema not in args.decays:
         ap.error(f"the recipe's own decay ({recipe.ema}) must be among --decays: it is the control")
@@ -164,4 +165,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except TinyCnnError as e:  # a wrong model, preset or config, Ctrl-C: one line
+        sys.exit(f"ema_decays.py: {e}")

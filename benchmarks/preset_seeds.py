@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from tinycnn import zoo
-from tinycnn.rules import load_preset
+from tinycnn.search.config import final_epochs
 from tinycnn.settings import load_config_file
 from tinycnn.training import Recipe, Runtime, Target, runs
 from tinycnn.training.machine import machine
@@ -41,11 +41,7 @@ def main() -> None:
     spec = zoo.resolve(args.model)
     # a run file's recipe, else a zoo model's own (its measured recipe), else the default
     overrides = load_config_file(args.config)["recipe"] if args.config else zoo.recipe(args.model)
-    preset = load_preset(args.preset)
-    # the most epochs the preset allows (exactly N, at most N, or fewer than N)
-    p = preset
-    below = p.epochs_below - 1 if p.epochs_below else None
-    epochs = p.epochs_exactly or p.epochs_at_most or below or Recipe().epochs
+    epochs = final_epochs(args.preset)  # the most the preset allows
     recipe, target = Recipe(**{**overrides, "epochs": epochs}), Target(preset=args.preset)
     runtime = Runtime(out=tempfile.mkdtemp(prefix="tinycnn-preset-"), report=False)
     procs, threads = workers_for(args.seeds)

@@ -40,16 +40,16 @@ class StreamedReplicas(nn.Module):
         if x.device.type != "cuda":
             outs = [net(p).flatten(1) for net, p in zip(self.nets, parts, strict=True)]
             return torch.stack(outs, 1)
-        main = torch.cuda.current_stream(x.device)
+        main, sides = torch.cuda.current_stream(x.device), _streams(x.device, self.replicas)
         outs = []
-        for net, p, side in zip(self.nets, parts, _streams(x.device, self.replicas), strict=True):
+        for net, p, side in zip(self.nets, parts, sides, strict=True):
             side.wait_stream(main)  # fork: the input is ready
             with torch.cuda.stream(side):
                 outs.append(net(p).flatten(1))
             # the input is saved for the backward, which runs on `side` too: its memory must
             # not go back to the current stream's pool while `side` may still read it
             p.record_stream(side)
-        for side, out in zip(_streams(x.device, self.replicas), outs, strict=True):
+        for side, out in zip(sides, outs, strict=True):
             main.wait_stream(side)  # join: every replica's logits are ready
             out.record_stream(main)
         return torch.stack(outs, 1)

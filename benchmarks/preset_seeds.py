@@ -7,7 +7,7 @@ MODEL is a zoo name or a spec file; PRESET a built-in name or a preset file. --c
 file's [recipe] (a search's topN.run.toml), over the default recipe.
 
 Epochs are the most the preset allows (its own rule), the recipe is tinycnn's default unless
---config says otherwise, bf16 is this machine's default (recorded). Writes
+--config says otherwise, bf16 is this machine's default unless --no-bf16 (recorded). Writes
 benchmarks/results/preset_seeds_MODEL.json (MODEL: the spec's name), or --out: the
 command, machine, precision and threads, k/N that met the preset, mean ± std of the last-k
 minimum, and every seed's verdict and per-epoch metrics.
@@ -37,13 +37,18 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=16)
     ap.add_argument("--config", help="a run file whose [recipe] replaces the default's values")
     ap.add_argument("--out", help="default: benchmarks/results/preset_seeds_MODEL.json")
+    ap.add_argument("--no-bf16", action="store_true", help="fp32 even where bf16 is native")
     args = ap.parse_args()
     spec = zoo.resolve(args.model)
     # a run file's recipe, else a zoo model's own (its measured recipe), else the default
     overrides = load_config_file(args.config)["recipe"] if args.config else zoo.recipe(args.model)
     epochs = final_epochs(args.preset)  # the most the preset allows
     recipe, target = Recipe(**{**overrides, "epochs": epochs}), Target(preset=args.preset)
-    runtime = Runtime(out=tempfile.mkdtemp(prefix="tinycnn-preset-"), report=False)
+    runtime = Runtime(
+        out=tempfile.mkdtemp(prefix="tinycnn-preset-"),
+        report=False,
+        bf16=False if args.no_bf16 else None,  # None: this machine's default
+    )
     procs, threads = workers_for(args.seeds)
     t0 = time.time()
     res = run_seeds(spec, recipe, target, runtime, list(range(1, args.seeds + 1)))
@@ -52,7 +57,8 @@ def main() -> None:
         "command": "python benchmarks/preset_seeds.py "
         f"{args.model} {args.preset} --seeds {args.seeds}"
         + (f" --config {args.config}" if args.config else "")
-        + (f" --out {args.out}" if args.out else ""),
+        + (f" --out {args.out}" if args.out else "")
+        + (" --no-bf16" if args.no_bf16 else ""),
         "model": spec.name,
         "spec": spec.to_toml() if args.model not in zoo.names() else None,
         "preset": args.preset,

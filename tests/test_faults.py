@@ -320,6 +320,55 @@ def test_ctrl_c_with_seeds_names_each_seeds_resume(tmp_path):
         assert read_run(x.rsplit(" ", 1)[1]).state == "interrupted"
 
 
+def test_sigterm_to_the_group_stops_seeds_like_ctrl_c(tmp_path):
+    """`timeout` and schedulers send SIGTERM to the whole process group: the parent and its
+    workers at once, and the parent forwards a SIGINT as well. Every seed stops resumable, the
+    command exits 143, and no worker prints Python's "Signal 15 ignored due to race condition"."""
+    p = start(tmp_path, "--epochs", "30", "--seeds", "2", start_new_session=True)
+    out = tmp_path / "runs"
+    deadline = time.monotonic() + 120
+    while len(list(out.glob("*/last.pt"))) < 2:
+        assert time.monotonic() < deadline and p.poll() is None, p.communicate()
+        time.sleep(0.2)
+    os.killpg(p.pid, signal.SIGTERM)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 128 + signal.SIGTERM, err
+    lines = [x.strip() for x in err.splitlines() if x.strip().startswith("seed ")]
+    assert len(lines) == 2 and all("resume with: tinycnn train --resume" in x for x in lines), err
+    assert "Traceback" not in err and "race condition" not in err, err
+
+
+WORKER_STOPS_THEN_TERM = """
+import os, signal, time
+from tinycnn.training import seeds_parallel as sp
+
+def interrupted_train(*args, **kwargs):  # a run that Ctrl-C stops while it trains
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(30)
+
+sp.train = interrupted_train
+sp._worker_init()
+try:
+    sp._one((None,) * 7)
+except KeyboardInterrupt:
+    pass
+os.kill(os.getpid(), signal.SIGTERM)  # what a broken pool's terminate() sends
+time.sleep(5)
+print("survived SIGTERM")
+"""
+
+
+def test_a_stopped_seed_worker_can_be_terminated():
+    """A worker ignores repeats of the signal that stops it while it saves, but once its run has
+    stopped, SIGTERM ends it: ProcessPoolExecutor terminates the workers of a broken pool with
+    SIGTERM and then joins them, so a worker that ignored it hung the parent's exit forever (a
+    SIGTERM to `benchmarks/preset_seeds.py`'s process group under `timeout` did)."""
+    r = subprocess.run([sys.executable, "-c", WORKER_STOPS_THEN_TERM], capture_output=True,
+                       text=True, timeout=60)  # fmt: skip
+    assert r.returncode == -signal.SIGTERM, (r.returncode, r.stdout, r.stderr)
+    assert "survived" not in r.stdout
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal: Linux")
 def test_seed_workers_stop_when_their_parent_is_killed(tmp_path):
     """kill -9 of the process that runs the seeds (a script, a notebook kernel): its workers

@@ -49,6 +49,9 @@ def _one(args: tuple[Any, ...]) -> RunResult:
     except (KeyboardInterrupt, TrainingInterrupted):
         if _orphaned():  # no one to report to: exit, the checkpoint is kept
             os._exit(128 + signal.SIGTERM)
+        if _parent:  # a worker, stopped and saved: the pool may end it now (a broken pool
+            # terminates its workers with SIGTERM; an ignored one would hang the parent's exit)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
         raise
 
 
@@ -66,11 +69,18 @@ def _orphaned() -> bool:
 
 
 def _stop_once(signum: int, frame: object) -> None:
-    """A worker stops at the first SIGINT/SIGTERM and ignores the rest: a terminal's Ctrl-C
-    reaches every process of the group and the parent forwards it as well."""
+    """A worker stops at the first SIGINT/SIGTERM and ignores the rest while it saves: a
+    terminal's Ctrl-C (or `timeout`'s SIGTERM) reaches every process of the group and the parent
+    forwards it as well. The rest get a handler that does nothing rather than SIG_IGN: a signal
+    already pending when the handler changes would make Python print "Signal 15 ignored due to
+    race condition"."""
     for sig in STOP_SIGNALS:
-        signal.signal(sig, signal.SIG_IGN)
+        signal.signal(sig, _already_stopping)
     raise KeyboardInterrupt
+
+
+def _already_stopping(signum: int, frame: object) -> None:
+    """A repeat of the signal that is stopping this worker: nothing more to do."""
 
 
 def _worker_init() -> None:

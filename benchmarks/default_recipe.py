@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from tinycnn import zoo
+from tinycnn.cli import run_script
 from tinycnn.training import Recipe, Runtime, Target
 from tinycnn.training.machine import machine
 from tinycnn.training.seeds_parallel import run_seeds, workers_for
@@ -69,4 +70,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from tinycnn.cli import run_script
 from tinycnn.data import load, standardize
 from tinycnn.settings import Recipe
 from tinycnn.training.fast.speed import (
@@ -136,4 +137,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

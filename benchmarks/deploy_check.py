@@ -13,6 +13,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from tinycnn import train
+from tinycnn.cli import run_script
 from tinycnn.deploy.export import export_onnx
 from tinycnn.deploy.predict import Predictor
 from tinycnn.deploy.preprocess import open_image
@@ -56,4 +57,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

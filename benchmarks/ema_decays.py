@@ -29,14 +29,13 @@ import argparse
 import dataclasses
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from tinycnn import zoo
-from tinycnn.errors import TinyCnnError
+from tinycnn.cli import run_script
 from tinycnn.rules import with_preset
 from tinycnn.search.config import final_epochs
 from tinycnn.settings import load_config_file
@@ -165,7 +164,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except TinyCnnError as e:  # a wrong model, preset or config, Ctrl-C: one line
-        sys.exit(f"ema_decays.py: {e}")
+    run_script(main)

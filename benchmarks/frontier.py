@@ -29,6 +29,7 @@ from pathlib import Path
 
 from tinycnn import tomlfile, zoo
 from tinycnn.bench import reference_run, tinycnn_run
+from tinycnn.cli import run_script
 from tinycnn.data import load
 from tinycnn.errors import ConfigError
 from tinycnn.reports import plots
@@ -198,4 +199,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

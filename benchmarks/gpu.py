@@ -31,6 +31,7 @@ from typing import Any
 import torch
 
 from tinycnn import zoo
+from tinycnn.cli import run_script
 from tinycnn.training import Recipe, Runtime, Target, runs, train
 from tinycnn.training.machine import machine
 from tinycnn.training.seeds_stacked import run_stacked
@@ -137,4 +138,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -27,6 +27,7 @@ import torch
 from torch.autograd import DeviceType
 from torch.profiler import ProfilerActivity, profile
 
+from tinycnn.cli import run_script
 from tinycnn.data import load
 from tinycnn.settings import model_recipe
 from tinycnn.training import Runtime, Target
@@ -134,4 +135,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -14,6 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
+from tinycnn.cli import run_script
 from tinycnn.ladder import load_ladder, run_ladder
 from tinycnn.ladder.ladder import STATE
 from tinycnn.ladder.markdown import write_ladder_md
@@ -50,4 +51,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from tinycnn import zoo
+from tinycnn.cli import run_script
 from tinycnn.convert import to_python
 from tinycnn.rules import Target
 from tinycnn.settings import Runtime, model_recipe
@@ -84,4 +85,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -24,6 +24,7 @@ from pathlib import Path
 from speed_options import DEFAULT, STEPS, setup, timed
 
 from tinycnn import zoo
+from tinycnn.cli import run_script
 from tinycnn.training.fast import native
 from tinycnn.training.machine import machine
 
@@ -60,6 +61,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.rounds < 1:
         ap.error(f"--rounds {args.rounds}: give 1 or more")
+    zoo.get(args.model)  # a wrong name fails here in one line, not inside a worker
     why = native.available()
     if why:
         ap.error(f"kernels.c cannot be used here: {why}")
@@ -80,4 +82,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -29,6 +29,7 @@ import screen
 import torch
 from torch import nn
 
+from tinycnn.cli import run_script
 from tinycnn.data import standardize
 from tinycnn.errors import TinyCnnError
 from tinycnn.nets import as_net
@@ -122,4 +123,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from tinycnn import zoo
+from tinycnn.cli import run_script
 from tinycnn.search.config import final_epochs
 from tinycnn.settings import load_config_file
 from tinycnn.training import Recipe, Runtime, Target, runs
@@ -78,4 +79,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

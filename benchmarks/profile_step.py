@@ -20,6 +20,7 @@ from pathlib import Path
 from torch.profiler import ProfilerActivity, profile
 
 from tinycnn.bench import tinycnn_run
+from tinycnn.cli import run_script
 from tinycnn.data import load
 from tinycnn.settings import model_recipe
 from tinycnn.training import Runtime
@@ -86,4 +87,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -40,6 +40,7 @@ from torch.profiler import ProfilerActivity, profile
 
 from tinycnn import zoo
 from tinycnn.bench import tinycnn_run
+from tinycnn.cli import run_script
 from tinycnn.data import load
 from tinycnn.rules import Target
 from tinycnn.settings import Runtime, model_recipe
@@ -182,4 +183,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -26,6 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from tinycnn import zoo
+from tinycnn.cli import run_script
 from tinycnn.data import load
 from tinycnn.defaults import MNIST_CLASSES, MNIST_INPUT
 from tinycnn.errors import TinyCnnError
@@ -132,4 +133,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from tinycnn.cli import run_script
 from tinycnn.search import SearchConfig, search
 from tinycnn.search.confirm import confirm
 from tinycnn.search.report import counts, pareto_front, write_search_md
@@ -77,4 +78,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -24,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from tinycnn.cli import run_script
 from tinycnn.search import SearchConfig, search
 from tinycnn.search.report import counts, pareto_front
 from tinycnn.training.fast.speed import pick_device
@@ -93,4 +94,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

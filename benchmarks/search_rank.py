@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tinycnn.cli import run_script
 from tinycnn.search.objective import score
 from tinycnn.spec import Spec
 from tinycnn.training import Recipe, Runtime, Target
@@ -122,4 +123,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tinycnn import zoo
 from tinycnn.bench import benchmark, render
+from tinycnn.cli import run_script
 
 
 def main() -> None:
@@ -50,4 +51,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

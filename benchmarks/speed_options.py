@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from tinycnn import build, zoo
+from tinycnn.cli import run_script
 from tinycnn.training.fast.speed import (
     native_bf16,
     reuse_freed_memory,
@@ -137,6 +138,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=ROUNDS, help="timings per option (median)")
     ap.add_argument("--out", help="default: benchmarks/results/speed_options_MODEL.json")
     args = ap.parse_args()
+    zoo.get(args.model)  # a wrong name fails here in one line, not inside a worker
     options = {**LADDER, **EXTRAS, **(COMPILE if args.compile else {})}
     ctx = mp.get_context("spawn")
     pools = {  # one process per option, alive for the whole run: memory settings are per process
@@ -184,4 +186,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

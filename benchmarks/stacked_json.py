@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from tinycnn import files
+from tinycnn.cli import run_script
 from tinycnn.errors import TinyCnnError
 
 MACHINE_KEYS = ("torch", "python", "platform", "cpu_model", "cpu_count", "device", "device_name")
@@ -68,4 +69,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

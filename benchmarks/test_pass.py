@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from tinycnn import build, zoo
+from tinycnn.cli import run_script
 from tinycnn.data import load
 from tinycnn.training import Runtime
 from tinycnn.training.fast import fastops, speed
@@ -84,4 +85,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

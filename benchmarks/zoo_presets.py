@@ -16,6 +16,7 @@ import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from tinycnn.cli import run_script
 from tinycnn.training import Recipe, Runtime, Target, train
 from tinycnn.training.machine import machine
 
@@ -71,4 +72,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

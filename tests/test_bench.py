@@ -1,5 +1,9 @@
 """The benchmark harness runs every pipeline on the same model and reports comparable rows."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -55,3 +59,28 @@ def test_parallel_row_counts_one_seeds_epoch():
     assert (
         row["speedup"] == r["pipelines"]["tinycnn"]["seconds_per_epoch"] / row["seconds_per_epoch"]
     )
+
+
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["preset_seeds.py", "nosuch", "under8k"],
+        ["speed.py", "--model", "nosuch"],
+        ["roofline.py", "--models", "nosuch"],
+        ["speed_options.py", "--model", "nosuch"],  # its workers would build the model
+        ["search_frontier.py", "course", "nosuch"],
+    ],
+    ids=lambda a: a[0],
+)
+def test_benchmark_scripts_refuse_a_wrong_name_in_one_line(argv):
+    """The README tells users to rerun these: a wrong model, preset or space ends as the command
+    does (one line naming the script and the problem, exit 2), not in a traceback."""
+    script, *rest = argv
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *rest],
+                       capture_output=True, text=True, timeout=120)  # fmt: skip
+    lines = [x for x in r.stderr.splitlines() if not x.startswith("tinycnn: ")]  # the bf16 line
+    assert r.returncode == 2 and len(lines) == 1, r.stderr
+    assert lines[0].startswith(f"{script}: error: unknown ") and "nosuch" in lines[0], r.stderr

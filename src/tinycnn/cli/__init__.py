@@ -13,6 +13,8 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
 
 from ..errors import Resumable, TinyCnnError, TrainingInterrupted
 from . import deploy, experiments, models, reports, search, train
@@ -43,9 +45,20 @@ def _stop(signum: int, frame: object) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     func: Handler = args.func
+    return handled(lambda: func(args))
+
+
+def run_script(script_main: Callable[[], int | None]) -> NoReturn:
+    """A benchmark script's entry: its main() with the command's endings (a wrong model or preset,
+    Ctrl-C, a closed pipe: one line named after the script, a non-zero exit), never a traceback."""
+    sys.exit(handled(script_main, prefix=f"{Path(sys.argv[0]).name}: error"))
+
+
+def handled(run: Callable[[], int | None], prefix: str = "error") -> int:
+    """`run()`'s exit code, or the exit code of what stopped it, told in one line on stderr."""
     signal.signal(signal.SIGTERM, _stop)
     try:
-        code = func(args)
+        code = run() or 0
         sys.stdout.flush()  # a pipe's buffered output fails here, inside the try, not at exit
         return code
     except BrokenPipeError:
@@ -57,10 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\n{e.message(cli=True)}", file=sys.stderr)
         return 128 + _stopped_by[0]
     except Resumable as e:
-        print(f"error: {e.message(cli=True)}", file=sys.stderr)
+        print(f"{prefix}: {e.message(cli=True)}", file=sys.stderr)
         return 2
     except TinyCnnError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"{prefix}: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

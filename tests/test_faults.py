@@ -411,3 +411,32 @@ def test_compare_marks_unreadable_directories(capsys, tmp_path, finished):
     assert len(rows) == 3 and "unreadable" in rows[1] and "unreadable" in rows[2]
     assert f"note: {broken / runs.CONFIG}: corrupt JSON" in err
     assert f"note: {empty}: not a tinycnn run directory" in err
+
+
+def test_stopping_seed_workers_ends_them_when_the_pool_does_not(monkeypatch):
+    """After Ctrl-C the parent interrupts its workers and must leave none alive, even when the
+    pool's manager never sends them its exit sentinel (what happens when it calls itself broken):
+    otherwise interpreter exit joins the idle workers forever. Here the pool's shutdown does
+    nothing, and the workers' jobs ignore the stop: only terminate/kill can end them."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tinycnn.training import seeds_parallel as sp
+
+    monkeypatch.setattr(sp, "STOP_GRACE_S", 1.0)
+    monkeypatch.setattr(sp, "EXIT_GRACE_S", 0.5)
+    pool = ProcessPoolExecutor(2, mp_context=mp.get_context("spawn"), initializer=sp._worker_init)
+    futures = [pool.submit(time.sleep, 60) for _ in range(2)]
+    deadline = time.monotonic() + 60
+    while not all(f.running() for f in futures) or len(pool._processes) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    time.sleep(1.0)  # the workers' initializers have run (their stop handlers are installed)
+    procs = list(pool._processes.values())
+    real_shutdown = pool.shutdown
+    monkeypatch.setattr(pool, "shutdown", lambda *a, **k: None)  # no sentinels, ever
+    t0 = time.monotonic()
+    sp._stop_workers(pool, futures)
+    assert not any(p.is_alive() for p in procs), [p.exitcode for p in procs]
+    assert time.monotonic() - t0 < 15
+    real_shutdown(wait=True)

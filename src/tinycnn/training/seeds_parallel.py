@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,8 @@ from .seeds_result import SeedsResult
 from .seeds_stacked import run_stacked
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+STOP_GRACE_S = 60.0  # for an interrupted worker to save its checkpoint and report
+EXIT_GRACE_S = 5.0  # for a worker that has reported to exit before it is terminated
 
 
 _parent: list[int] = []  # the pid that started this worker (set in the worker)
@@ -102,14 +104,27 @@ def _die_with_parent() -> None:
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    """Interrupt every worker (each keeps its last checkpoint) and wait for them to finish."""
+def _stop_workers(pool: ProcessPoolExecutor, futures: list[Future[RunResult]]) -> None:
+    """Interrupt every worker, wait for each to save its checkpoint and report, then make sure
+    it has exited. The pool's own shutdown is not trusted to end them: when its manager thread
+    calls the pool broken (a signal can race its bookkeeping), it leaves the idle workers waiting
+    for work, and interpreter exit then joins them forever."""
     with contextlib.suppress(ValueError):  # not the main thread: a second Ctrl-C can't be held
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for proc in getattr(pool, "_processes", {}).values():  # no public list of the workers
+    procs = list(getattr(pool, "_processes", {}).values())  # no public list of the workers
+    for proc in procs:
         with contextlib.suppress(ProcessLookupError):
             os.kill(proc.pid, signal.SIGINT)
-    pool.shutdown(wait=True, cancel_futures=True)
+    wait(futures, timeout=STOP_GRACE_S)  # each stops at its next op, saves and reports
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        proc.join(EXIT_GRACE_S)  # the pool's sentinel ends an idle worker at once
+        if proc.is_alive():  # reported (or stuck): a stopped worker takes SIGTERM
+            proc.terminate()
+            proc.join(EXIT_GRACE_S)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
 
 
 def _interrupted(seeds: list[int], dirs: list[Path]) -> TrainingInterrupted:
@@ -186,7 +201,7 @@ def run_seeds(
                 try:
                     results = [f.result() for f in futures]
                 except (KeyboardInterrupt, TrainingInterrupted):
-                    _stop_workers(pool)
+                    _stop_workers(pool, futures)
                     raise
     except (KeyboardInterrupt, TrainingInterrupted):
         raise _interrupted(seeds, dirs) from None

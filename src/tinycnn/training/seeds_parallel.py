@@ -107,8 +107,8 @@ def _die_with_parent() -> None:
 def _stop_workers(pool: ProcessPoolExecutor, futures: list[Future[RunResult]]) -> None:
     """Interrupt every worker, wait for each to save its checkpoint and report, then make sure
     it has exited. The pool's own shutdown is not trusted to end them: when its manager thread
-    calls the pool broken (a signal can race its bookkeeping), it leaves the idle workers waiting
-    for work, and interpreter exit then joins them forever."""
+    calls the pool broken (seen after a SIGTERM to the whole process group), it leaves the idle
+    workers waiting for work, and interpreter exit then joins them forever."""
     with contextlib.suppress(ValueError):  # not the main thread: a second Ctrl-C can't be held
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     procs = list(getattr(pool, "_processes", {}).values())  # no public list of the workers

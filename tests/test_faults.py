@@ -301,14 +301,21 @@ def test_sigterm_stops_like_ctrl_c(tmp_path):
     assert read_run(d).state == "interrupted" and not (runs.Path(d) / runs.LOCK).exists()
 
 
-def test_ctrl_c_with_seeds_names_each_seeds_resume(tmp_path):
-    """Ctrl-C at a terminal reaches the whole process group: the parent and its workers."""
+def start_two_seeds(tmp_path):
+    """`train --seeds 2` in a session of its own (a process group, as a terminal's job), returned
+    once both seeds are past their first epoch (each has a checkpoint to resume from)."""
     p = start(tmp_path, "--epochs", "30", "--seeds", "2", start_new_session=True)
     out = tmp_path / "runs"
     deadline = time.monotonic() + 120
-    while len(list(out.glob("*/last.pt"))) < 2:  # both seeds past their first epoch
+    while len(list(out.glob("*/last.pt"))) < 2:
         assert time.monotonic() < deadline and p.poll() is None, p.communicate()
         time.sleep(0.2)
+    return p, out
+
+
+def test_ctrl_c_with_seeds_names_each_seeds_resume(tmp_path):
+    """Ctrl-C at a terminal reaches the whole process group: the parent and its workers."""
+    p, out = start_two_seeds(tmp_path)
     os.killpg(p.pid, signal.SIGINT)
     _, err = p.communicate(timeout=120)
     assert p.returncode == 130, err
@@ -324,12 +331,7 @@ def test_sigterm_to_the_group_stops_seeds_like_ctrl_c(tmp_path):
     """`timeout` and schedulers send SIGTERM to the whole process group: the parent and its
     workers at once, and the parent forwards a SIGINT as well. Every seed stops resumable, the
     command exits 143, and no worker prints Python's "Signal 15 ignored due to race condition"."""
-    p = start(tmp_path, "--epochs", "30", "--seeds", "2", start_new_session=True)
-    out = tmp_path / "runs"
-    deadline = time.monotonic() + 120
-    while len(list(out.glob("*/last.pt"))) < 2:
-        assert time.monotonic() < deadline and p.poll() is None, p.communicate()
-        time.sleep(0.2)
+    p, out = start_two_seeds(tmp_path)
     os.killpg(p.pid, signal.SIGTERM)
     _, err = p.communicate(timeout=120)
     assert p.returncode == 128 + signal.SIGTERM, err
@@ -373,12 +375,7 @@ def test_a_stopped_seed_worker_can_be_terminated():
 def test_seed_workers_stop_when_their_parent_is_killed(tmp_path):
     """kill -9 of the process that runs the seeds (a script, a notebook kernel): its workers
     stop as on Ctrl-C (checkpoints kept, resumable) and exit, instead of training for no one."""
-    p = start(tmp_path, "--epochs", "30", "--seeds", "2", start_new_session=True)
-    out = tmp_path / "runs"
-    deadline = time.monotonic() + 120
-    while len(list(out.glob("*/last.pt"))) < 2:
-        assert time.monotonic() < deadline and p.poll() is None, p.communicate()
-        time.sleep(0.2)
+    p, out = start_two_seeds(tmp_path)
     tasks = Path(f"/proc/{p.pid}/task")
     children = {int(c) for t in tasks.iterdir() for c in (t / "children").read_text().split()}
     assert len(children) >= 2  # the two workers (and multiprocessing's resource tracker)

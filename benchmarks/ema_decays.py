@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tinycnn import zoo
+from tinycnn import files, zoo
 from tinycnn.cli import run_script
 from tinycnn.rules import with_preset
 from tinycnn.search.config import final_epochs
@@ -119,7 +119,7 @@ def main() -> None:
     recipe, target = Recipe(**{**overrides, "epochs": epochs}), Target(preset=args.preset)
     if not recipe.ema or recipe.ema not in args.decays:
         ap.error(f"the recipe's own decay ({recipe.ema}) must be among --decays: it is the control")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)  # fail now, not after the runs
+    out = files.ready_to_write(Path(args.out))  # fail now, not after the runs
     runtime = Runtime(out=tempfile.mkdtemp(prefix="tinycnn-ema-"), report=False)
     procs, threads = workers_for(args.seeds)
     t0 = time.time()
@@ -160,7 +160,7 @@ def main() -> None:
             f"± {row['last_k_min_std']:.3f} %"
         )
     print(f"control (ema {recipe.ema}) equals the runs' own metrics: {control == own}")
-    Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    files.write_text(out, json.dumps(result, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tinycnn import zoo
+from tinycnn import files, zoo
 from tinycnn.cli import run_script
 from tinycnn.search.config import final_epochs
 from tinycnn.settings import load_config_file
@@ -41,6 +41,9 @@ def main() -> None:
     ap.add_argument("--no-bf16", action="store_true", help="fp32 even where bf16 is native")
     args = ap.parse_args()
     spec = zoo.resolve(args.model)
+    out = files.ready_to_write(
+        Path(args.out or f"benchmarks/results/preset_seeds_{spec.name}.json")
+    )
     # a run file's recipe, else a zoo model's own (its measured recipe), else the default
     overrides = load_config_file(args.config)["recipe"] if args.config else zoo.recipe(args.model)
     epochs = final_epochs(args.preset)  # the most the preset allows
@@ -73,8 +76,7 @@ def main() -> None:
         "verdicts": [r.verdict.line() for r in res.runs],
         "metrics": {str(s): r.metrics for s, r in zip(res.seeds, res.runs, strict=True)},
     }
-    out = Path(args.out or f"benchmarks/results/preset_seeds_{spec.name}.json")
-    out.write_text(json.dumps(result, indent=1) + "\n")
+    files.write_text(out, json.dumps(result, indent=1) + "\n")
     print(res.line())
 
 

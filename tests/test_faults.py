@@ -437,3 +437,17 @@ def test_stopping_seed_workers_ends_them_when_the_pool_does_not(monkeypatch):
     assert not any(p.is_alive() for p in procs), [p.exitcode for p in procs]
     assert time.monotonic() - t0 < 15
     real_shutdown(wait=True)
+
+
+def test_ready_to_write_fails_before_the_work_in_one_line(tmp_path):
+    """A long benchmark checks where its JSON goes before it trains: a folder it can make is
+    made, one that cannot be (a file stands in the way) is refused in one line, naming it."""
+    from tinycnn.errors import TinyCnnError
+
+    assert files.ready_to_write(tmp_path / "new" / "r.json") == tmp_path / "new" / "r.json"
+    assert (tmp_path / "new").is_dir()
+    (tmp_path / "f").write_text("")
+    with pytest.raises(TinyCnnError) as e:
+        files.ready_to_write(tmp_path / "f" / "r.json")
+    message = str(e.value)
+    assert message.startswith(f"{tmp_path / 'f'}: could not write") and "\n" not in message

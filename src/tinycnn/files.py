@@ -9,6 +9,7 @@ directory that no other run can have; `locked` holds a directory for one live pr
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import socket
@@ -62,6 +63,18 @@ def _umask() -> int:
     mask = os.umask(0)  # reading the umask means setting it: put it straight back
     os.umask(mask)
     return mask
+
+
+def ready_to_write(path: Path) -> Path:
+    """Before minutes of work whose result goes to `path`: make its folder now, and fail now, in
+    one line, where no file can be written there, not after the work."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise write_error(path.parent, e) from None
+    if not os.access(path.parent, os.W_OK):
+        raise write_error(path, PermissionError(errno.EACCES, os.strerror(errno.EACCES)))
+    return path
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
